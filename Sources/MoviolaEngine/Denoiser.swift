@@ -1,0 +1,81 @@
+import Foundation
+import MoviolaTensor
+
+/// Progress of a denoising run, reported after every step.
+public struct DenoisingProgress: Sendable {
+    public let step: Int
+    public let totalSteps: Int
+    public let timestep: Float
+    public let latents: Tensor
+}
+
+/// The denoising loop of `WanPipeline`: at each scheduler timestep the transformer predicts the
+/// velocity for the prompt (and, with guidance > 1, for the negative prompt in a separate pass),
+/// the two are combined by classifier-free guidance, and the scheduler advances the latents.
+public struct WanDenoiser: Sendable {
+    public let transformer: WanTransformer3DModel
+    /// Wan 2.2 low-noise expert, used below `boundaryRatio · num_train_timesteps`.
+    public let lowNoiseTransformer: WanTransformer3DModel?
+    public let boundaryRatio: Double?
+
+    public init(transformer: WanTransformer3DModel, lowNoiseTransformer: WanTransformer3DModel? = nil, boundaryRatio: Double? = nil) {
+        self.transformer = transformer
+        self.lowNoiseTransformer = lowNoiseTransformer
+        self.boundaryRatio = boundaryRatio
+    }
+
+    /// Runs the loop.
+    /// - Parameters:
+    ///   - initialLatents: `[1, C, F, H, W]` standard-normal noise.
+    ///   - promptEmbeds: `[1, L, text_dim]`.
+    ///   - negativePromptEmbeds: required when `guidanceScale > 1`.
+    public func denoise(
+        initialLatents: Tensor, promptEmbeds: Tensor, negativePromptEmbeds: Tensor?,
+        guidanceScale: Float, lowNoiseGuidanceScale: Float? = nil,
+        scheduler schedulerConfig: SchedulerConfig, steps: Int,
+        compute: ComputeContext, progress: (DenoisingProgress) -> Void = { _ in }
+    ) throws -> Tensor {
+        let config = transformer.config
+        guard initialLatents.rank == 5, initialLatents.shape[0] == 1, initialLatents.shape[1] == config.inChannels else {
+            throw EngineError("initial latents must be [1, \(config.inChannels), F, H, W], got \(initialLatents.shape)")
+        }
+        guard promptEmbeds.rank == 3, promptEmbeds.shape[0] == 1, promptEmbeds.shape[2] == config.textDim else {
+            throw EngineError("prompt embeddings must be [1, L, \(config.textDim)], got \(promptEmbeds.shape)")
+        }
+        let guided = guidanceScale > 1
+        if guided {
+            guard let negative = negativePromptEmbeds else {
+                throw EngineError("guidance \(guidanceScale) > 1 needs negative prompt embeddings (or use guidance 1)")
+            }
+            guard negative.rank == 3, negative.shape[0] == 1, negative.shape[2] == config.textDim else {
+                throw EngineError("negative prompt embeddings must be [1, L, \(config.textDim)], got \(negative.shape)")
+            }
+        }
+        var scheduler = try schedulerConfig.makeScheduler(steps: steps)
+        let boundary = boundaryRatio.map { Float($0 * Double(schedulerConfig.numTrainTimesteps)) }
+        let sample0 = initialLatents.slice(0)
+        var latents = sample0
+        let text = promptEmbeds.slice(0)
+        let negativeText = negativePromptEmbeds?.slice(0)
+        for (index, t) in scheduler.timesteps.enumerated() {
+            var model = transformer
+            var scale = guidanceScale
+            if let boundary, let low = lowNoiseTransformer, t < boundary {
+                model = low
+                scale = lowNoiseGuidanceScale ?? guidanceScale
+            }
+            let conditional = try model.forward(latents, timestep: .uniform(t), context: text, compute: compute)
+            var prediction = conditional
+            if guided, scale > 1 || guidanceScale > 1, let negativeText {
+                let unconditional = try model.forward(latents, timestep: .uniform(t), context: negativeText, compute: compute)
+                for i in 0..<prediction.count {
+                    let u = unconditional.scalars[i]
+                    prediction.scalars[i] = u + scale * (conditional.scalars[i] - u)
+                }
+            }
+            latents = scheduler.step(modelOutput: prediction, sample: latents)
+            progress(DenoisingProgress(step: index + 1, totalSteps: scheduler.timesteps.count, timestep: t, latents: latents))
+        }
+        return latents.reshaped([1] + latents.shape)
+    }
+}

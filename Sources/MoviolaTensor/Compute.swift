@@ -1,0 +1,84 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// How many threads the CPU kernels use. Results are bit-identical for a given thread count.
+///
+/// Creating a context configures OpenBLAS's thread pool, which is process-wide; the engine runs
+/// one forward pass at a time per process.
+public struct ComputeContext: Sendable {
+    /// Worker threads for Moviola's own kernels and for OpenBLAS GEMM.
+    public let threads: Int
+
+    /// - Parameter threads: explicit count; otherwise `MOVIOLA_THREADS`, otherwise all cores.
+    public init(threads: Int? = nil) {
+        let fromEnvironment = ProcessInfo.processInfo.environment["MOVIOLA_THREADS"].flatMap(Int.init)
+        let chosen = threads ?? fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount
+        self.threads = max(1, chosen)
+        openblas_set_num_threads(Int32(self.threads))
+    }
+
+    /// Runs `body(worker)` for `worker` in `0..<threads`, in parallel. Work must be split by a
+    /// rule that depends only on the worker index and the problem size, never on timing, so that
+    /// results do not depend on scheduling.
+    public func forEachWorker(_ body: @Sendable (Int) -> Void) {
+        if threads == 1 {
+            body(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads, execute: body)
+        }
+    }
+
+    /// Splits `0..<count` into one contiguous range per worker and runs them in parallel.
+    public func parallelFor(_ count: Int, minimumPerWorker: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let workers = max(1, min(threads, count / max(1, minimumPerWorker)))
+        if workers == 1 {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let start = count * worker / workers
+            let end = count * (worker + 1) / workers
+            if start < end { body(start..<end) }
+        }
+    }
+
+    /// OpenBLAS's thread count is process-wide, so work that depends on it runs one at a time.
+    private static let blasLock = NSRecursiveLock()
+
+    /// Runs `body` holding the process-wide compute lock, with OpenBLAS set to this context's
+    /// thread count. A forward pass runs inside one `exclusive` block, so that concurrent callers
+    /// cannot change the thread count under it (which would break bit-exact replays).
+    public func exclusive<R>(_ body: () throws -> R) rethrows -> R {
+        Self.blasLock.lock()
+        defer { Self.blasLock.unlock() }
+        openblas_set_num_threads(Int32(threads))
+        return try body()
+    }
+
+    /// Runs `body` with OpenBLAS restricted to the calling thread, for kernels that call GEMM
+    /// from several of Moviola's own threads at once.
+    public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        try exclusive {
+            if threads == 1 { return try body() }
+            openblas_set_num_threads(1)
+            defer { openblas_set_num_threads(Int32(threads)) }
+            return try body()
+        }
+    }
+}
+
+/// A raw pointer that may be captured by the parallel kernels. Each worker writes a disjoint part.
+@usableFromInline
+struct SharedPointer<T>: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutablePointer<T>
+    @usableFromInline init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+}
+
+/// A read-only raw pointer that may be captured by the parallel kernels.
+@usableFromInline
+struct SharedConstPointer<T>: @unchecked Sendable {
+    @usableFromInline let base: UnsafePointer<T>
+    @usableFromInline init(_ base: UnsafePointer<T>) { self.base = base }
+}
