@@ -29,7 +29,7 @@ enum WanWeightNames {
 
     /// The diffusers name for a checkpoint name in `scheme`.
     static func diffusersName(for name: String, scheme: Scheme) -> String {
-        var key = stripPrefix(name)
+        let key = stripPrefix(name)
         guard scheme == .original else { return key }
         let topLevel: [(String, String)] = [
             ("time_embedding.0.", "condition_embedder.time_embedder.linear_1."),

@@ -91,7 +91,7 @@ public enum Attention {
         var best = FastMath.Vector(repeating: -.infinity)
         var i = 0
         while i + 8 <= count {
-            best = pointwiseMax(best, UnsafeRawPointer(p + i).loadUnaligned(as: FastMath.Vector.self))
+            best = FastMath.maximum(best, UnsafeRawPointer(p + i).loadUnaligned(as: FastMath.Vector.self))
             i += 8
         }
         var result = best.max()

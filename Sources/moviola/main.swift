@@ -1,1 +1,5 @@
-print("placeholder")
+import MoviolaTensor
+
+// Must run before any BLAS work: OpenBLAS reads its core type once, at start-up.
+BLASCore.relaunchWithPreferredCoreIfNeeded()
+Moviola.main()

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+
+/// The `moviola` command: one executable for generation, serving and tooling.
+
+struct Moviola: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "moviola",
+        abstract: "Self-hosted text-to-video generation (Wan architecture, CPU-first, exact).",
+        discussion: """
+            Built so far: the diffusion transformer and schedulers (generate stops at latents), and the transformer \
+            benchmark. Not built yet: the text encoder, the VAE and MP4 output, the bundled model, `serve`, `worker`, \
+            `verify`, `moderate`, `ca` and `admin`.
+            """,
+        subcommands: [Generate.self, Bench.self]
+    )
+}
+
+/// Where the repository (bundled models, tools/) lives: `MOVIOLA_HOME` (set by ./moviola) or the current folder.
+enum MoviolaHome {
+    static var path: String {
+        ProcessInfo.processInfo.environment["MOVIOLA_HOME"] ?? FileManager.default.currentDirectoryPath
+    }
+
+    static func resolve(_ relative: String) -> String { (path as NSString).appendingPathComponent(relative) }
+}
+
+/// Prints a one-line error to stderr and exits non-zero; used for every error a user can hit.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+func notice(_ message: String) {
+    FileHandle.standardError.write(Data("note: \(message)\n".utf8))
+}
