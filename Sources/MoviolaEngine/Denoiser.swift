@@ -55,19 +55,22 @@ public struct WanDenoiser: Sendable {
         let boundary = boundaryRatio.map { Float($0 * Double(schedulerConfig.numTrainTimesteps)) }
         let sample0 = initialLatents.slice(0)
         var latents = sample0
-        let text = promptEmbeds.slice(0)
-        let negativeText = negativePromptEmbeds?.slice(0)
+        // Text conditioning is projected once per prompt and expert, not once per step.
+        let experts = [transformer] + (lowNoiseTransformer.map { [$0] } ?? [])
+        let texts = try experts.map { try $0.prepareText(promptEmbeds.slice(0), compute: compute) }
+        let negativeTexts = guided ? try experts.map { try $0.prepareText(negativePromptEmbeds!.slice(0), compute: compute) } : nil
         for (index, t) in scheduler.timesteps.enumerated() {
-            var model = transformer
+            var expert = 0
             var scale = guidanceScale
-            if let boundary, let low = lowNoiseTransformer, t < boundary {
-                model = low
+            if let boundary, lowNoiseTransformer != nil, t < boundary {
+                expert = 1
                 scale = lowNoiseGuidanceScale ?? guidanceScale
             }
-            let conditional = try model.forward(latents, timestep: .uniform(t), context: text, compute: compute)
+            let model = experts[expert]
+            let conditional = try model.forward(latents, timestep: .uniform(t), text: texts[expert], compute: compute)
             var prediction = conditional
-            if guided, scale > 1 || guidanceScale > 1, let negativeText {
-                let unconditional = try model.forward(latents, timestep: .uniform(t), context: negativeText, compute: compute)
+            if let negativeTexts {
+                let unconditional = try model.forward(latents, timestep: .uniform(t), text: negativeTexts[expert], compute: compute)
                 for i in 0..<prediction.count {
                     let u = unconditional.scalars[i]
                     prediction.scalars[i] = u + scale * (conditional.scalars[i] - u)

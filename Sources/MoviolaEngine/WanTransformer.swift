@@ -1,5 +1,6 @@
 import Foundation
 import MoviolaTensor
+import Synchronization
 
 /// The timestep(s) one sample is denoised at.
 public enum TransformerTimestep: Sendable, Equatable {
@@ -15,6 +16,9 @@ public enum TransformerTimestep: Sendable, Equatable {
 public final class WanTransformer3DModel: Sendable {
     public let config: WanTransformerConfig
     let weights: WanTransformerWeights
+    /// Activation buffers kept between forward passes of the same size (avoids re-faulting
+    /// tens of megabytes per pass).
+    private let scratchCache = Mutex<BlockScratch?>(nil)
 
     public init(config: WanTransformerConfig, weights: WanTransformerWeights) {
         self.config = config
@@ -58,10 +62,33 @@ public final class WanTransformer3DModel: Sendable {
 
     /// Velocity prediction for one sample: latents `[C, F, H, W]`, text `[L, text_dim]`.
     public func forward(_ latents: Tensor, timestep: TransformerTimestep, context text: Tensor, compute: ComputeContext) throws -> Tensor {
-        try compute.exclusive { try unlockedForward(latents, timestep: timestep, context: text, compute: compute) }
+        try forward(latents, timestep: timestep, text: prepareText(text, compute: compute), compute: compute)
     }
 
-    private func unlockedForward(_ latents: Tensor, timestep: TransformerTimestep, context text: Tensor, compute: ComputeContext) throws -> Tensor {
+    /// Velocity prediction for one sample with text conditioning prepared by `prepareText`, which
+    /// a denoising loop does once per prompt instead of once per step.
+    public func forward(_ latents: Tensor, timestep: TransformerTimestep, text: PreparedText, compute: ComputeContext) throws -> Tensor {
+        guard text.blockCount == config.numLayers, text.width == config.innerDim else {
+            throw EngineError("prepared text does not belong to this transformer")
+        }
+        return try compute.exclusive { try unlockedForward(latents, timestep: timestep, text: text, compute: compute) }
+    }
+
+    /// Projects text embeddings `[L, text_dim]` through the text embedder and every block's
+    /// cross-attention key/value projections (with the key norm). These do not depend on the
+    /// latents or the timestep.
+    public func prepareText(_ text: Tensor, compute: ComputeContext) throws -> PreparedText {
+        guard text.rank == 2, text.shape[1] == config.textDim else {
+            throw EngineError("text embeddings must be [L, \(config.textDim)], got \(text.shape)")
+        }
+        return compute.exclusive {
+            let states = weights.textLinear2(weights.textLinear1(text).geluTanh(context: compute))  // [L, D]
+            let perBlock = weights.blocks.map { $0.crossAttentionKeysValues(states, eps: config.eps, compute: compute) }
+            return PreparedText(tokens: text.shape[0], width: config.innerDim, keys: perBlock.map(\.keys), values: perBlock.map(\.values))
+        }
+    }
+
+    private func unlockedForward(_ latents: Tensor, timestep: TransformerTimestep, text: PreparedText, compute: ComputeContext) throws -> Tensor {
         let c = config
         let (pt, ph, pw) = (c.patchSize[0], c.patchSize[1], c.patchSize[2])
         guard latents.rank == 4, latents.shape[0] == c.inChannels else {
@@ -74,9 +101,6 @@ public final class WanTransformer3DModel: Sendable {
         let (gf, gh, gw) = (frames / pt, height / ph, width / pw)
         guard max(gf, gh, gw) <= c.ropeMaxSeqLen else {
             throw EngineError("latent grid \(gf)×\(gh)×\(gw) exceeds rope_max_seq_len \(c.ropeMaxSeqLen)")
-        }
-        guard text.rank == 2, text.shape[1] == c.textDim else {
-            throw EngineError("text embeddings must be [L, \(c.textDim)], got \(text.shape)")
         }
         let tokens = gf * gh * gw
         let dim = c.innerDim
@@ -92,15 +116,19 @@ public final class WanTransformer3DModel: Sendable {
         let sinusoids = Self.timestepSinusoids(distinct, dim: c.freqDim)
         let temb = weights.timeLinear2(weights.timeLinear1(sinusoids).silu(context: compute))
         let timeProjection = weights.timeProjection(temb.silu(context: compute))  // [U, 6D]
-        let textStates = weights.textLinear2(weights.textLinear1(text).geluTanh(context: compute))  // [L, D]
 
         let rope = RotaryEmbedding3D(headDim: c.attentionHeadDim, frames: gf, height: gh, width: gw)
-        var scratch = BlockScratch(tokens: tokens, dim: dim, ffnDim: c.ffnDim, textTokens: text.shape[0])
-        for block in weights.blocks {
+        var scratch = scratchCache.withLock { cached -> BlockScratch in
+            let reusable = cached.flatMap { $0.fits(tokens: tokens, dim: dim, ffnDim: c.ffnDim) ? $0 : nil }
+            cached = nil
+            return reusable ?? BlockScratch(tokens: tokens, dim: dim, ffnDim: c.ffnDim)
+        }
+        defer { scratchCache.withLock { $0 = scratch } }
+        for (index, block) in weights.blocks.enumerated() {
             let modulation = Self.modulation(table: block.scaleShiftTable, projection: timeProjection, chunks: 6, dim: dim,
                                              tokenGroup: tokenGroup, tokens: tokens)
-            block.apply(to: &hidden, text: textStates, modulation: modulation, rope: rope, config: c,
-                        scratch: &scratch, compute: compute)
+            block.apply(to: &hidden, textKeys: text.keys[index], textValues: text.values[index], textTokens: text.tokens,
+                        modulation: modulation, rope: rope, config: c, scratch: &scratch, compute: compute)
         }
 
         // Output: LayerNorm modulated by (table + temb), then projection to patch values.
@@ -219,4 +247,13 @@ struct Modulation {
             return body({ k in base + k * rows * dim }, rows == 1 ? 0 : dim)
         }
     }
+}
+
+/// Text conditioning projected for every block's cross-attention (see `prepareText`).
+public struct PreparedText: Sendable {
+    public let tokens: Int
+    let width: Int
+    let keys: [[Float]]
+    let values: [[Float]]
+    var blockCount: Int { keys.count }
 }

@@ -9,15 +9,17 @@ struct WanAttentionWeights: Sendable {
 /// Reusable buffers for one forward pass, sized for its token counts.
 struct BlockScratch {
     var normed: [Float], query: [Float], key: [Float], value: [Float], attended: [Float], projected: [Float]
-    var ffnHidden: [Float], textKey: [Float], textValue: [Float]
+    var ffnHidden: [Float]
+    let shape: [Int]
 
-    init(tokens: Int, dim: Int, ffnDim: Int, textTokens: Int) {
+    func fits(tokens: Int, dim: Int, ffnDim: Int) -> Bool { shape == [tokens, dim, ffnDim] }
+
+    init(tokens: Int, dim: Int, ffnDim: Int) {
+        shape = [tokens, dim, ffnDim]
         let n = tokens * dim
         normed = [Float](repeating: 0, count: n)
         query = normed; key = normed; value = normed; attended = normed; projected = normed
         ffnHidden = [Float](repeating: 0, count: tokens * ffnDim)
-        textKey = [Float](repeating: 0, count: max(1, textTokens * dim))
-        textValue = textKey
     }
 }
 
@@ -33,15 +35,29 @@ struct WanTransformerBlock: Sendable {
     /// `[6·D]`: shift, scale, gate for attention, then for the feed-forward network.
     let scaleShiftTable: Tensor
 
+    /// Cross-attention keys (normalised) and values for projected text states `[L, D]`.
+    func crossAttentionKeysValues(_ text: Tensor, eps: Float, compute: ComputeContext) -> (keys: [Float], values: [Float]) {
+        let rows = text.shape[0], dim = text.shape[1]
+        var keys = crossAttention.toK(text).scalars
+        let values = crossAttention.toV(text).scalars
+        if rows > 0 {
+            keys.withUnsafeMutableBufferPointer { k in
+                crossAttention.normK.scalars.withUnsafeBufferPointer { w in
+                    Normalization.rmsNorm(k.baseAddress!, rows: rows, dim: dim, eps: eps, weight: w.baseAddress!, into: k.baseAddress!, context: compute)
+                }
+            }
+        }
+        return (keys, values)
+    }
+
     func apply(
-        to hidden: inout Tensor, text: Tensor, modulation: Modulation, rope: RotaryEmbedding3D,
-        config: WanTransformerConfig, scratch s: inout BlockScratch, compute: ComputeContext
+        to hidden: inout Tensor, textKeys: [Float], textValues: [Float], textTokens: Int, modulation: Modulation,
+        rope: RotaryEmbedding3D, config: WanTransformerConfig, scratch s: inout BlockScratch, compute: ComputeContext
     ) {
         let tokens = hidden.shape[0]
         let dim = config.innerDim
         let heads = config.numAttentionHeads
         let headDim = config.attentionHeadDim
-        let textTokens = text.shape[0]
         let eps = config.eps
         let scale = Float(1 / Double(headDim).squareRoot())
 
@@ -91,18 +107,12 @@ struct WanTransformerBlock: Sendable {
                         Normalization.rmsNorm(q, rows: tokens, dim: dim, eps: eps, weight: w.baseAddress!, into: q, context: compute)
                     }
                     if textTokens > 0 {
-                        text.scalars.withUnsafeBufferPointer { tb in
-                        s.textKey.withUnsafeMutableBufferPointer { tkb in
-                        s.textValue.withUnsafeMutableBufferPointer { tvb in
-                            let (tk, tv) = (tkb.baseAddress!, tvb.baseAddress!)
-                            crossAttention.toK.apply(tb.baseAddress!, rows: textTokens, into: tk)
-                            crossAttention.toV.apply(tb.baseAddress!, rows: textTokens, into: tv)
-                            crossAttention.normK.scalars.withUnsafeBufferPointer { w in
-                                Normalization.rmsNorm(tk, rows: textTokens, dim: dim, eps: eps, weight: w.baseAddress!, into: tk, context: compute)
+                        textKeys.withUnsafeBufferPointer { tk in
+                            textValues.withUnsafeBufferPointer { tv in
+                                Attention.multiHead(queries: q, queryCount: tokens, keys: tk.baseAddress!, values: tv.baseAddress!,
+                                                    keyCount: textTokens, heads: heads, headDim: headDim, scale: scale, into: a, context: compute)
                             }
-                            Attention.multiHead(queries: q, queryCount: tokens, keys: tk, values: tv, keyCount: textTokens,
-                                                heads: heads, headDim: headDim, scale: scale, into: a, context: compute)
-                        } } }
+                        }
                         crossAttention.toOut.apply(a, rows: tokens, into: p)
                         for i in 0..<(tokens * dim) { h[i] += p[i] }
                     }
