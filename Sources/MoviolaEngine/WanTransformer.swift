@@ -71,7 +71,7 @@ public final class WanTransformer3DModel: Sendable {
         guard text.blockCount == config.numLayers, text.width == config.innerDim else {
             throw EngineError("prepared text does not belong to this transformer")
         }
-        return try compute.exclusive { try unlockedForward(latents, timestep: timestep, text: text, compute: compute) }
+        return try computeForward(latents, timestep: timestep, text: text, compute: compute)
     }
 
     /// Projects text embeddings `[L, text_dim]` through the text embedder and every block's
@@ -81,14 +81,12 @@ public final class WanTransformer3DModel: Sendable {
         guard text.rank == 2, text.shape[1] == config.textDim else {
             throw EngineError("text embeddings must be [L, \(config.textDim)], got \(text.shape)")
         }
-        return compute.exclusive {
-            let states = weights.textLinear2(weights.textLinear1(text).geluTanh(context: compute))  // [L, D]
-            let perBlock = weights.blocks.map { $0.crossAttentionKeysValues(states, eps: config.eps, compute: compute) }
-            return PreparedText(tokens: text.shape[0], width: config.innerDim, keys: perBlock.map(\.keys), values: perBlock.map(\.values))
-        }
+        let states = weights.textLinear2(weights.textLinear1(text, context: compute).geluTanh(context: compute), context: compute)  // [L, D]
+        let perBlock = weights.blocks.map { $0.crossAttentionKeysValues(states, eps: config.eps, compute: compute) }
+        return PreparedText(tokens: text.shape[0], width: config.innerDim, keys: perBlock.map(\.keys), values: perBlock.map(\.values))
     }
 
-    private func unlockedForward(_ latents: Tensor, timestep: TransformerTimestep, text: PreparedText, compute: ComputeContext) throws -> Tensor {
+    private func computeForward(_ latents: Tensor, timestep: TransformerTimestep, text: PreparedText, compute: ComputeContext) throws -> Tensor {
         let c = config
         let (pt, ph, pw) = (c.patchSize[0], c.patchSize[1], c.patchSize[2])
         guard latents.rank == 4, latents.shape[0] == c.inChannels else {
@@ -114,8 +112,8 @@ public final class WanTransformer3DModel: Sendable {
         // Time embedding, computed once per distinct timestep value.
         let (distinct, tokenGroup) = Self.distinctTimesteps(timestep, tokens: tokens)
         let sinusoids = Self.timestepSinusoids(distinct, dim: c.freqDim)
-        let temb = weights.timeLinear2(weights.timeLinear1(sinusoids).silu(context: compute))
-        let timeProjection = weights.timeProjection(temb.silu(context: compute))  // [U, 6D]
+        let temb = weights.timeLinear2(weights.timeLinear1(sinusoids, context: compute).silu(context: compute), context: compute)
+        let timeProjection = weights.timeProjection(temb.silu(context: compute), context: compute)  // [U, 6D]
 
         let rope = RotaryEmbedding3D(headDim: c.attentionHeadDim, frames: gf, height: gh, width: gw)
         var scratch = scratchCache.withLock { cached -> BlockScratch in
@@ -140,7 +138,7 @@ public final class WanTransformer3DModel: Sendable {
                                         modulationRowStride: stride, into: h.baseAddress!, context: compute)
             }
         }
-        let projected = weights.projOut(hidden)  // [tokens, pt·ph·pw·outC]
+        let projected = weights.projOut(hidden, context: compute)  // [tokens, pt·ph·pw·outC]
         return Self.unpatchify(projected, channels: c.outChannels, grid: (gf, gh, gw), patch: (pt, ph, pw))
     }
 

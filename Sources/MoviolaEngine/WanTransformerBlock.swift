@@ -38,8 +38,8 @@ struct WanTransformerBlock: Sendable {
     /// Cross-attention keys (normalised) and values for projected text states `[L, D]`.
     func crossAttentionKeysValues(_ text: Tensor, eps: Float, compute: ComputeContext) -> (keys: [Float], values: [Float]) {
         let rows = text.shape[0], dim = text.shape[1]
-        var keys = crossAttention.toK(text).scalars
-        let values = crossAttention.toV(text).scalars
+        var keys = crossAttention.toK(text, context: compute).scalars
+        let values = crossAttention.toV(text, context: compute).scalars
         if rows > 0 {
             keys.withUnsafeMutableBufferPointer { k in
                 crossAttention.normK.scalars.withUnsafeBufferPointer { w in
@@ -75,9 +75,9 @@ struct WanTransformerBlock: Sendable {
                     // 1. Self-attention.
                     Normalization.layerNorm(h, rows: tokens, dim: dim, eps: eps, scale: chunk(1), shift: chunk(0),
                                             modulationRowStride: stride, into: n, context: compute)
-                    selfAttention.toQ.apply(n, rows: tokens, into: q)
-                    selfAttention.toK.apply(n, rows: tokens, into: k)
-                    selfAttention.toV.apply(n, rows: tokens, into: v)
+                    selfAttention.toQ.apply(n, rows: tokens, into: q, context: compute)
+                    selfAttention.toK.apply(n, rows: tokens, into: k, context: compute)
+                    selfAttention.toV.apply(n, rows: tokens, into: v, context: compute)
                     selfAttention.normQ.scalars.withUnsafeBufferPointer { w in
                         Normalization.rmsNorm(q, rows: tokens, dim: dim, eps: eps, weight: w.baseAddress!, into: q, context: compute)
                     }
@@ -88,7 +88,7 @@ struct WanTransformerBlock: Sendable {
                     rope.apply(to: k, heads: heads, context: compute)
                     Attention.multiHead(queries: q, queryCount: tokens, keys: k, values: v, keyCount: tokens,
                                         heads: heads, headDim: headDim, scale: scale, into: a, context: compute)
-                    selfAttention.toOut.apply(a, rows: tokens, into: p)
+                    selfAttention.toOut.apply(a, rows: tokens, into: p, context: compute)
                     Self.addGated(p, gate: chunk(2), gateStride: stride, into: h, rows: tokens, dim: dim, compute: compute)
 
                     // 2. Cross-attention to the text (no modulation, no gate).
@@ -102,7 +102,7 @@ struct WanTransformerBlock: Sendable {
                     } else {
                         n.update(from: h, count: tokens * dim)
                     }
-                    crossAttention.toQ.apply(n, rows: tokens, into: q)
+                    crossAttention.toQ.apply(n, rows: tokens, into: q, context: compute)
                     crossAttention.normQ.scalars.withUnsafeBufferPointer { w in
                         Normalization.rmsNorm(q, rows: tokens, dim: dim, eps: eps, weight: w.baseAddress!, into: q, context: compute)
                     }
@@ -113,7 +113,7 @@ struct WanTransformerBlock: Sendable {
                                                     keyCount: textTokens, heads: heads, headDim: headDim, scale: scale, into: a, context: compute)
                             }
                         }
-                        crossAttention.toOut.apply(a, rows: tokens, into: p)
+                        crossAttention.toOut.apply(a, rows: tokens, into: p, context: compute)
                         for i in 0..<(tokens * dim) { h[i] += p[i] }
                     }
 
@@ -122,9 +122,9 @@ struct WanTransformerBlock: Sendable {
                                             modulationRowStride: stride, into: n, context: compute)
                     s.ffnHidden.withUnsafeMutableBufferPointer { fb in
                         let f = fb.baseAddress!
-                        ffnIn.apply(n, rows: tokens, into: f)
+                        ffnIn.apply(n, rows: tokens, into: f, context: compute)
                         Activations.geluTanh(f, count: tokens * config.ffnDim, context: compute)
-                        ffnOut.apply(f, rows: tokens, into: p)
+                        ffnOut.apply(f, rows: tokens, into: p, context: compute)
                     }
                     Self.addGated(p, gate: chunk(5), gateStride: stride, into: h, rows: tokens, dim: dim, compute: compute)
                 } } } } } }

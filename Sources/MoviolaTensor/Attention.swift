@@ -29,7 +29,7 @@ public enum Attention {
         let workers = min(context.threads, tasks)
         let kBlock = min(keyBlock, max(keyCount, 1))
 
-        context.withSingleThreadedBLAS {
+        do {
             let run: @Sendable (Int) -> Void = { worker in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * kBlock)
                 let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * headDim)

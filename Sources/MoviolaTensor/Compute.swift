@@ -4,8 +4,9 @@ import Foundation
 
 /// How many threads the CPU kernels use. Results are bit-identical for a given thread count.
 ///
-/// Creating a context configures OpenBLAS's thread pool, which is process-wide; the engine runs
-/// one forward pass at a time per process.
+/// OpenBLAS itself always runs single-threaded: Moviola splits every GEMM across its own workers
+/// (by rows, see `BLAS.parallelGemm`), so no BLAS thread pool spins while Moviola's own kernels
+/// run, and concurrent callers never fight over a process-wide BLAS setting.
 public struct ComputeContext: Sendable {
     /// Worker threads for Moviola's own kernels and for OpenBLAS GEMM.
     public let threads: Int
@@ -15,7 +16,7 @@ public struct ComputeContext: Sendable {
         let fromEnvironment = ProcessInfo.processInfo.environment["MOVIOLA_THREADS"].flatMap(Int.init)
         let chosen = threads ?? fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount
         self.threads = max(1, chosen)
-        openblas_set_num_threads(Int32(self.threads))
+        openblas_set_num_threads(1)
     }
 
     /// Runs `body(worker)` for `worker` in `0..<threads`, in parallel. Work must be split by a
@@ -41,30 +42,6 @@ public struct ComputeContext: Sendable {
             let start = count * worker / workers
             let end = count * (worker + 1) / workers
             if start < end { body(start..<end) }
-        }
-    }
-
-    /// OpenBLAS's thread count is process-wide, so work that depends on it runs one at a time.
-    private static let blasLock = NSRecursiveLock()
-
-    /// Runs `body` holding the process-wide compute lock, with OpenBLAS set to this context's
-    /// thread count. A forward pass runs inside one `exclusive` block, so that concurrent callers
-    /// cannot change the thread count under it (which would break bit-exact replays).
-    public func exclusive<R>(_ body: () throws -> R) rethrows -> R {
-        Self.blasLock.lock()
-        defer { Self.blasLock.unlock() }
-        openblas_set_num_threads(Int32(threads))
-        return try body()
-    }
-
-    /// Runs `body` with OpenBLAS restricted to the calling thread, for kernels that call GEMM
-    /// from several of Moviola's own threads at once.
-    public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-        try exclusive {
-            if threads == 1 { return try body() }
-            openblas_set_num_threads(1)
-            defer { openblas_set_num_threads(Int32(threads)) }
-            return try body()
         }
     }
 }

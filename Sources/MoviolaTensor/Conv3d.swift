@@ -69,7 +69,7 @@ public struct Conv3d: Sendable {
                                 }
                             }
                         }
-                        linear.apply(colBuffer.baseAddress!, rows: positions, into: dst.baseAddress! + ot * positions * outChannels)
+                        linear.apply(colBuffer.baseAddress!, rows: positions, into: dst.baseAddress! + ot * positions * outChannels, context: context)
                     }
                 }
             }

@@ -34,7 +34,7 @@ struct TransformerBenchShape {
             name: "wan2.1-1.3b-3layers-5frames",
             config: WanTransformerConfig(numAttentionHeads: 12, attentionHeadDim: 128, ffnDim: 8960, numLayers: 3),
             latent: (5, 30, 52), textTokens: 512,
-            summary: "Wan2.1-1.3B dimensions, 3 layers, 17 frames at 240×416 (3900 tokens, attention-heavy)"),
+            summary: "Wan2.1-1.3B dimensions, 3 layers, 17 frames at 240×416 (1950 tokens)"),
         TransformerBenchShape(
             name: "small",
             config: WanTransformerConfig(numAttentionHeads: 4, attentionHeadDim: 64, textDim: 256, freqDim: 64, ffnDim: 1024, numLayers: 4),
@@ -166,11 +166,9 @@ struct KernelRates {
         let a = GaussianNoise(seed: 10).samples(m * k), b = GaussianNoise(seed: 11).samples(n * k)
         var c = [Float](repeating: 0, count: m * n)
         let gemmSeconds = best(of: 3) {
-            compute.exclusive {
-                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                    BLAS.gemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, transposeB: true, c: cp.baseAddress!)
-                } } }
-            }
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                BLAS.parallelGemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, transposeB: true, c: cp.baseAddress!, context: compute)
+            } } }
         }
         let width = heads * headDim
         let q = GaussianNoise(seed: 12).samples(tokens * width)

@@ -1,0 +1,1 @@
+"""Moviola training code (Python): data generation for the bundled tiny text-to-video model."""
