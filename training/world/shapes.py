@@ -155,8 +155,16 @@ def _car(x, y, ux, uy, phase, c):
     ]
 
 
+def _sin(phase):
+    """sin of a per-frame phase (float or [T,1,1] array), computed with Python's math so results do
+    not depend on NumPy's SIMD transcendental kernels."""
+    if isinstance(phase, np.ndarray):
+        return np.array([math.sin(float(v)) for v in phase.ravel()], dtype=np.float32).reshape(phase.shape)
+    return math.sin(phase)
+
+
 def _fish(x, y, ux, uy, phase, c):
-    wiggle = 0.12 * np.sin(phase) if isinstance(phase, np.ndarray) else 0.12 * math.sin(phase)
+    wiggle = 0.12 * _sin(phase)
     tail_pts = [(-0.40, 0.0), (-1.0, -0.46 + wiggle), (-0.86, wiggle), (-1.0, 0.46 + wiggle)]
     body = sdf.ellipse(x, y, 0.14, 0.0, 0.70, 0.42)
     tail = sdf.polygon(x, y, tail_pts)
@@ -171,7 +179,7 @@ def _fish(x, y, ux, uy, phase, c):
 
 
 def _bird(x, y, ux, uy, phase, c):
-    flap = 0.35 + 0.65 * (np.sin(phase) if isinstance(phase, np.ndarray) else math.sin(phase))
+    flap = 0.35 + 0.65 * _sin(phase)
     tip = (-0.18, 0.05 - 0.9 * flap)
     body = sdf.union(sdf.ellipse(x, y, -0.05, 0.12, 0.62, 0.36), sdf.circle(x, y, 0.50, -0.16, 0.30))
     tail = sdf.polygon(x, y, [(-0.50, 0.04), (-1.0, -0.22), (-0.94, 0.36)])
