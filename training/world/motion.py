@@ -24,7 +24,7 @@ MIN_RADIUS = 0.035
 REACH = 1.05   # how far (in radii) a shape is considered to extend for spacing
 
 TRAVEL = {"slow": 0.45, "fast": 0.9}
-GROW = {"slow": (0.6, 1.25), "fast": (0.42, 1.55)}
+GROW = {"slow": (0.65, 1.25), "fast": (0.5, 1.5)}
 ROTATE = {"slow": 2 * math.pi / 3, "fast": 2 * math.pi}   # radians over the clip, clockwise
 ORBIT_TURNS = {"slow": 0.5, "fast": 1.0}                   # clockwise
 BOUNCES = {"slow": 2.0, "fast": 3.0}
