@@ -3,7 +3,7 @@ import re
 import pytest
 
 from training.world import CAMERAS, KINDS, Rng, caption, count_phrases_zh, measure_words, sample_scene
-from training.world.caption import COLOUR_EN, KIND_EN, TEMPLATES_EN, TEMPLATES_ZH
+from training.world.caption import KIND_EN, TEMPLATES_EN, TEMPLATES_ZH
 
 from .helpers import scene
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from training.world import ASPECTS, KINDS, frame_size, render, render_with_truth
+from training.world import ASPECTS, KINDS, Rng, frame_size, render, render_with_truth, sample_scene
 from training.world.render import GroundTruth
 
 from .helpers import colour_mask, components, scene
@@ -178,3 +178,17 @@ def test_bbox_matches_pixels():
         assert x0 <= cx <= x1 and y0 <= cy <= y1
     j = t.to_json()
     assert len(j["center"]) == 5 and j["width"] == 112
+
+
+def test_sampled_scenes_keep_objects_in_view_and_apart():
+    rng = Rng(77)
+    for _ in range(80):
+        s = sample_scene(rng)
+        w, h = frame_size(s.aspect, 32)
+        _, t = render_with_truth(s, w, h, 5)
+        assert t.visible.all(), s
+        assert ((t.center >= 0) & (t.center < [w, h])).all(), s
+        for a in range(s.count):
+            for b in range(a + 1, s.count):
+                d = np.linalg.norm(t.center[:, a] - t.center[:, b], axis=-1)
+                assert (d >= 0.9 * (t.radius[:, a] + t.radius[:, b])).all(), s

@@ -1,7 +1,7 @@
 """English and Simplified Chinese captions from many paraphrase templates.
 
 Every caption names the count, colour and kind, the motion (with its speed), the background and
-the camera move (a static camera is sometimes left unmentioned). Counts appear as digits ("3"),
+the camera move (or that the camera is static). Counts appear as digits ("3"),
 words ("three") and Chinese numerals with the kind's measure word ("三条鱼", "两辆车").
 
 English phrases mark verb agreement as [singular|plural|gerund], e.g. "[moves|move|moving]".
