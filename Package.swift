@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "moviola", targets: ["moviola"]),
         .library(name: "MoviolaEngine", targets: ["MoviolaEngine"]),
         .library(name: "MoviolaTensor", targets: ["MoviolaTensor"]),
+        .library(name: "MoviolaMedia", targets: ["MoviolaMedia"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,6 +18,15 @@ let package = Package(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
+        ),
+        .target(
+            name: "MoviolaMedia",
+            dependencies: ["CFFmpeg"]
         ),
         .target(
             name: "MoviolaTensor",
@@ -32,12 +42,17 @@ let package = Package(
             dependencies: [
                 "MoviolaEngine",
                 "MoviolaTensor",
+                "MoviolaMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "MoviolaTensorTests",
             dependencies: ["MoviolaTensor"]
+        ),
+        .testTarget(
+            name: "MoviolaMediaTests",
+            dependencies: ["MoviolaMedia"]
         ),
         .testTarget(
             name: "MoviolaEngineTests",
