@@ -1,13 +1,20 @@
 # Moviola. `make test` installs what the tests need and runs every test.
-.PHONY: test build deps fixtures bench clean
+.PHONY: test build deps test-deps fixtures bench clean
 
 deps:
 	./scripts/install-system-deps.sh
 
+# ffprobe (from ffmpeg) checks the files the CLI writes; pytest runs the training-world tests.
+test-deps: deps
+	@command -v ffprobe >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; }
+	python3 -m pip install -q --disable-pip-version-check -r training/requirements.txt
+
 build: deps
 	swift build --build-tests
 
-test: build
+test: test-deps build
+	python3 -m pytest -q training/tests
+	bash Tests/cli/generate.sh
 	swift test
 
 # Regenerates the reference fixtures (needs tools/fixtures/requirements.txt installed).

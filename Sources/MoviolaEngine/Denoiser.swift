@@ -29,9 +29,13 @@ public struct WanDenoiser: Sendable {
     ///   - initialLatents: `[1, C, F, H, W]` standard-normal noise.
     ///   - promptEmbeds: `[1, L, text_dim]`.
     ///   - negativePromptEmbeds: required when `guidanceScale > 1`.
+    ///   - firstFrame: Wan 2.2 TI2V first-frame conditioning: clean normalised latents
+    ///     `[C, 1, H, W]` that replace latent frame 0 before every pass (at per-token timestep 0)
+    ///     and in the result.
     public func denoise(
         initialLatents: Tensor, promptEmbeds: Tensor, negativePromptEmbeds: Tensor?,
         guidanceScale: Float, lowNoiseGuidanceScale: Float? = nil,
+        firstFrame: Tensor? = nil,
         scheduler schedulerConfig: SchedulerConfig, steps: Int,
         compute: ComputeContext, progress: (DenoisingProgress) -> Void = { _ in }
     ) throws -> Tensor {
@@ -51,6 +55,24 @@ public struct WanDenoiser: Sendable {
                 throw EngineError("negative prompt embeddings must be [1, L, \(config.textDim)], got \(negative.shape)")
             }
         }
+        let (channels, frames, height, width) = (initialLatents.shape[1], initialLatents.shape[2], initialLatents.shape[3], initialLatents.shape[4])
+        if let firstFrame {
+            guard firstFrame.shape == [channels, 1, height, width] else {
+                throw EngineError("first-frame latents must be [\(channels), 1, \(height), \(width)], got \(firstFrame.shape)")
+            }
+            guard config.patchSize[0] == 1 else { throw EngineError("first-frame conditioning needs a temporal patch size of 1") }
+        }
+        let frameTokens = (height / config.patchSize[1]) * (width / config.patchSize[2])
+        let tokens = frames * frameTokens
+        func withFirstFrame(_ latents: Tensor) -> Tensor {
+            guard let firstFrame else { return latents }
+            var out = latents
+            let plane = height * width
+            for c in 0..<channels {
+                for i in 0..<plane { out.scalars[c * frames * plane + i] = firstFrame.scalars[c * plane + i] }
+            }
+            return out
+        }
         var scheduler = try schedulerConfig.makeScheduler(steps: steps)
         let boundary = boundaryRatio.map { Float($0 * Double(schedulerConfig.numTrainTimesteps)) }
         let sample0 = initialLatents.slice(0)
@@ -67,10 +89,14 @@ public struct WanDenoiser: Sendable {
                 scale = lowNoiseGuidanceScale ?? guidanceScale
             }
             let model = experts[expert]
-            let conditional = try model.forward(latents, timestep: .uniform(t), text: texts[expert], compute: compute)
+            let input = withFirstFrame(latents)
+            let timestep: TransformerTimestep = firstFrame == nil
+                ? .uniform(t)
+                : .perToken((0..<tokens).map { $0 < frameTokens ? 0 : t })
+            let conditional = try model.forward(input, timestep: timestep, text: texts[expert], compute: compute)
             var prediction = conditional
             if let negativeTexts {
-                let unconditional = try model.forward(latents, timestep: .uniform(t), text: negativeTexts[expert], compute: compute)
+                let unconditional = try model.forward(input, timestep: timestep, text: negativeTexts[expert], compute: compute)
                 for i in 0..<prediction.count {
                     let u = unconditional.scalars[i]
                     prediction.scalars[i] = u + scale * (conditional.scalars[i] - u)
@@ -79,6 +105,7 @@ public struct WanDenoiser: Sendable {
             latents = scheduler.step(modelOutput: prediction, sample: latents)
             progress(DenoisingProgress(step: index + 1, totalSteps: scheduler.timesteps.count, timestep: t, latents: latents))
         }
+        latents = withFirstFrame(latents)
         return latents.reshaped([1] + latents.shape)
     }
 }

@@ -85,6 +85,12 @@ public final class MP4Writer {
         }
         av_opt_set(codec.pointee.priv_data, "crf", "\(options.crf)", 0)
         av_opt_set(codec.pointee.priv_data, "preset", options.preset, 0)
+        // Single-threaded and deterministic. For pictures under 96 px on a side, x264's macroblock-tree
+        // lookahead reads memory it has not written (measured: 64x48 clips differed between runs
+        // with identical input), so it is switched off there.
+        var x264Parameters = "threads=1:lookahead-threads=1:sliced-threads=0:sync-lookahead=0:deterministic=1"
+        if width < 96 || height < 96 { x264Parameters += ":mbtree=0" }
+        av_opt_set(codec.pointee.priv_data, "x264-params", x264Parameters, 0)
         try check(avcodec_open2(codec, encoder, nil), "opening the H.264 encoder")
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, codec), "configuring the video stream")
         stream.pointee.time_base = codec.pointee.time_base
@@ -169,6 +175,15 @@ enum YUV {
         let (w, h) = (image.width, image.height)
         let yPlane = frame.pointee.data.0!, uPlane = frame.pointee.data.1!, vPlane = frame.pointee.data.2!
         let yStride = Int(frame.pointee.linesize.0), uStride = Int(frame.pointee.linesize.1), vStride = Int(frame.pointee.linesize.2)
+        // Every byte of the frame's buffers is written, padding included: the encoder's SIMD code
+        // reads past the picture, and uninitialised bytes there made the output vary between runs.
+        withUnsafePointer(to: &frame.pointee.buf) { tuple in
+            tuple.withMemoryRebound(to: UnsafeMutablePointer<AVBufferRef>?.self, capacity: 8) { buffers in
+                for i in 0..<8 {
+                    if let buffer = buffers[i] { buffer.pointee.data.initialize(repeating: 128, count: Int(buffer.pointee.size)) }
+                }
+            }
+        }
         image.pixels.withUnsafeBufferPointer { px in
             for y in 0..<h {
                 for x in 0..<w {

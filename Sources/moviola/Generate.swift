@@ -1,22 +1,28 @@
 import ArgumentParser
 import Foundation
 import MoviolaEngine
+import MoviolaMedia
 import MoviolaTensor
 
 /// `moviola generate`: denoise latents with a Wan transformer.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate a clip from a prompt.",
+        abstract: "Generate a clip from a prompt (and optionally a first frame) as an H.264 MP4.",
         discussion: """
-            Not built yet: the UMT5 text encoder and the VAE. Until they land, generate takes precomputed prompt \
-            embeddings (--prompt-embeds) and stops at latents (--output-latents); a text prompt, --negative-prompt and \
-            MP4 output say so instead of pretending. With --initial-noise the run replays exactly (the noise file's \
-            shape sets frames and size); otherwise --seed draws the noise, bit-identically on every run.
+            With a text prompt, the whole pipeline runs in Swift: tokenizer, UMT5 text encoder, Wan transformer, \
+            scheduler and VAE, then H.264 MP4. The same prompt, seed and settings give a bit-identical file. \
+            With --prompt-embeds instead of a prompt, generation stops at latents (--output-latents), for replaying \
+            and comparing runs of other implementations; --initial-noise replays exact noise. \
+            The frame count is rounded to 4k+1 and the size down to a multiple of 16, with a notice. \
+            --image fits a first frame to the output size by scaling it to cover the frame and cropping the centre.
             """
     )
 
-    @Argument(help: "The prompt (needs the text encoder, not built yet; use --prompt-embeds).")
+    @Argument(help: "What to generate, in English or Chinese.")
     var prompt: String?
+
+    @Option(name: [.short, .customLong("output")], help: "Output MP4 file.")
+    var output: String = "video.mp4"
 
     @Option(help: "A diffusers Wan pipeline folder (model_index.json, transformer/, scheduler/). Default: models/moviola-mini.")
     var model: String?
@@ -27,8 +33,8 @@ struct Generate: ParsableCommand {
     @Option(help: "safetensors file with tensor negative_prompt_embeds (or prompt_embeds) for guidance.")
     var negativePromptEmbeds: String?
 
-    @Option(help: "Negative prompt text (needs the text encoder, not built yet).")
-    var negativePrompt: String?
+    @Option(help: "What to steer away from (used when --guidance > 1).")
+    var negativePrompt: String = ""
 
     @Option(help: "Seed for the initial noise.")
     var seed: UInt64 = 0
@@ -45,8 +51,29 @@ struct Generate: ParsableCommand {
     @Option(help: "Frame count; rounded to 4k+1.")
     var frames: Int?
 
+    @Option(help: "Clip length in seconds (instead of --frames).")
+    var duration: Double?
+
+    @Option(help: "Frames per second of the output file.")
+    var fps: Int = 16
+
     @Option(help: "Output size WxH; rounded down to multiples of 16.")
     var size: String?
+
+    @Option(help: "Aspect ratio 16:9, 9:16 or 1:1 at --resolution on the short side (instead of --size).")
+    var aspect: String?
+
+    @Option(help: "Short side in pixels for --aspect.")
+    var resolution: Int = 480
+
+    @Option(help: "First frame (PNG, JPEG, …): image-to-video, or extension from the last frame of a clip.")
+    var image: String?
+
+    @Option(help: "x264 quality: 0 (lossless) … 51; 18 is visually lossless.")
+    var crf: Int = 18
+
+    @Option(help: "Also write the frames as safetensors (tensor frames, [T, H, W, 3] float32 in [0, 1]).")
+    var outputRaw: String?
 
     @Option(help: "safetensors file with tensor latents [1, C, T, H, W] to start from instead of seeded noise.")
     var initialNoise: String?
@@ -71,33 +98,148 @@ struct Generate: ParsableCommand {
     }
 
     func generate() throws {
-        // Check everything that can be checked before any weights are loaded.
-        if promptEmbeds == nil {
-            if prompt != nil {
-                throw EngineError("turning a text prompt into embeddings needs the UMT5 text encoder, which is not built yet; pass --prompt-embeds FILE.safetensors (tensor prompt_embeds)")
-            }
-            throw EngineError("nothing to condition on: pass --prompt-embeds FILE.safetensors (text prompts need the text encoder, not built yet)")
-        }
-        if negativePrompt != nil {
-            throw EngineError("--negative-prompt needs the UMT5 text encoder, which is not built yet; pass --negative-prompt-embeds FILE.safetensors")
-        }
-        guard let outputLatents else {
-            throw EngineError("the VAE decoder is not built yet, so generate stops at latents: pass --output-latents FILE.safetensors")
-        }
         guard steps >= 1 && steps <= 1000 else { throw EngineError("--steps must be between 1 and 1000, got \(steps)") }
         guard guidance.isFinite && guidance >= 0 else { throw EngineError("--guidance must be a non-negative number") }
         if let threads, threads < 1 { throw EngineError("--threads must be at least 1") }
         if let scheduler, !["euler", "unipc"].contains(scheduler) {
             throw EngineError("--scheduler must be euler or unipc, got \(scheduler)")
         }
-        let requestedSize = try size.map(Self.parseSize)
         if let frames, frames < 1 { throw EngineError("--frames must be at least 1, got \(frames)") }
+        if frames != nil && duration != nil { throw EngineError("give --frames or --duration, not both") }
+        if size != nil && aspect != nil { throw EngineError("give --size or --aspect, not both") }
+        guard (1...120).contains(fps) else { throw EngineError("--fps must be between 1 and 120") }
+        guard (0...51).contains(crf) else { throw EngineError("--crf must be between 0 and 51") }
+        if let duration { guard duration > 0 && duration <= 600 else { throw EngineError("--duration must be between 0 and 600 seconds") } }
+        if promptEmbeds != nil {
+            try generateLatents()
+            return
+        }
+        guard let prompt, !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw EngineError("give a prompt, e.g. moviola generate \"a red ball bounces\" -o ball.mp4")
+        }
+        guard output.lowercased().hasSuffix(".mp4") else { throw EngineError("-o must name an .mp4 file, got \(output)") }
+        let folder = try modelFolder()
+        let compute = ComputeContext(threads: threads)
+        let loadStart = Date()
+        let pipeline: WanPipeline
+        do {
+            pipeline = try WanPipeline(folder: folder)
+        } catch let error as EngineError where error.message.contains("model_index.json has no") {
+            throw EngineError("\(error.message); latents-only generation: --prompt-embeds FILE --output-latents FILE")
+        }
+        if !quiet { notice(String(format: "loaded %@ in %.1f s", folder.path, Date().timeIntervalSince(loadStart))) }
 
+        let (width, height) = try outputSize(multiple: pipeline.sizeMultiple)
+        var frameCount = frames ?? duration.map { Int(($0 * Double(fps)).rounded()) } ?? 17
+        let t = pipeline.temporalScale
+        if (frameCount - 1) % t != 0 {
+            let adjusted = max(1, frameCount / t * t + 1)
+            notice("frame count \(frameCount) is not of the form \(t)k+1; using \(adjusted)")
+            frameCount = adjusted
+        }
+        var request = GenerationRequest(prompt: prompt, negativePrompt: negativePrompt, frames: frameCount, width: width,
+                                        height: height, steps: steps, guidanceScale: guidance, seed: seed, scheduler: scheduler)
+        if let initialNoise {
+            let file = try SafetensorsFile(path: initialNoise)
+            request.initialNoise = try file.tensor(Self.pick(file, ["latents"]))
+        }
+        if let image {
+            let decoded = try MediaReader.decodeImage(path: image)
+            if decoded.width * height != decoded.height * width {
+                notice("first frame \(decoded.width)x\(decoded.height) scaled to cover \(width)x\(height) and centre-cropped")
+            }
+            let fitted = decoded.resizedToFill(width: width, height: height)
+            var tensor = Tensor(zeros: [3, height, width])
+            for i in 0..<(width * height) {
+                for c in 0..<3 { tensor.scalars[c * width * height + i] = Float(fitted.pixels[i * 3 + c]) / 255 * 2 - 1 }
+            }
+            request.firstFrame = tensor
+        }
+
+        let partial = output + ".partial"
+        let writer = try MP4Writer(path: partial, width: width, height: height,
+                                   options: VideoEncodingOptions(framesPerSecond: fps, crf: crf,
+                                                                 metadata: ["comment": "AI-generated with Moviola (\(folder.path))"]))
+        var raw: [Float] = []
+        var bar: ProgressBar?
+        let start = Date()
+        do {
+            try pipeline.generate(request, compute: compute, progress: { stage in
+                guard !quiet else { return }
+                switch stage {
+                case .encodingText: notice("encoding the prompt")
+                case .denoising(let step, let total):
+                    if bar == nil { bar = ProgressBar(total: total, label: "denoising"); bar?.update(0) }
+                    bar?.update(step)
+                case .decoding(let done, let total):
+                    FileHandle.standardError.write(Data("\rdecoding frames \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                }
+            }, onFrames: { chunk in
+                let size = chunk.height * chunk.width * 3
+                try chunk.data.withUnsafeBufferPointer { buffer in
+                    for f in 0..<chunk.count {
+                        let frame = UnsafeBufferPointer(rebasing: buffer[(f * size)..<((f + 1) * size)])
+                        try writer.append(RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame))
+                    }
+                }
+                if outputRaw != nil { raw += chunk.data }
+            })
+            try writer.finish()
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+        if let outputRaw {
+            try SafetensorsWriter.write(["frames": Tensor(shape: [writer.framesWritten, height, width, 3], scalars: raw)], to: outputRaw)
+        }
+        try? FileManager.default.removeItem(atPath: output)
+        try FileManager.default.moveItem(atPath: partial, toPath: output)
+        if !quiet {
+            notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video) in %.1f s",
+                          output, writer.framesWritten, width, height, fps, Double(writer.framesWritten) / Double(fps),
+                          Date().timeIntervalSince(start)))
+        }
+    }
+
+    func modelFolder() throws -> PipelineFolder {
         let modelPath = model ?? MoviolaHome.resolve("models/moviola-mini")
         if model == nil, !FileManager.default.fileExists(atPath: modelPath) {
             throw EngineError("no --model given, and the bundled model (models/moviola-mini) is not there yet; pass --model DIR with a diffusers Wan pipeline folder")
         }
-        let folder = try PipelineFolder(path: modelPath)
+        return try PipelineFolder(path: modelPath)
+    }
+
+    /// The output size from --size, --aspect or the default, rounded down to `multiple` with a notice.
+    func outputSize(multiple: Int) throws -> (Int, Int) {
+        var (width, height): (Int, Int)
+        if let size {
+            (width, height) = try Self.parseSize(size)
+        } else {
+            let short = resolution
+            guard short >= multiple && short <= 4096 else { throw EngineError("--resolution must be between \(multiple) and 4096") }
+            switch aspect ?? "16:9" {
+            case "16:9": (width, height) = (short * 16 / 9, short)
+            case "9:16": (width, height) = (short, short * 16 / 9)
+            case "1:1": (width, height) = (short, short)
+            default: throw EngineError("--aspect must be 16:9, 9:16 or 1:1, got \(aspect!)")
+            }
+        }
+        if width % multiple != 0 || height % multiple != 0 {
+            let (w, h) = (width / multiple * multiple, height / multiple * multiple)
+            guard w > 0, h > 0 else { throw EngineError("size \(width)x\(height) is smaller than one \(multiple)-pixel step") }
+            notice("size \(width)x\(height) is not a multiple of \(multiple); using \(w)x\(h)")
+            (width, height) = (w, h)
+        }
+        return (width, height)
+    }
+
+    /// The latents-only path: precomputed prompt embeddings in, latents out.
+    func generateLatents() throws {
+        guard let outputLatents else {
+            throw EngineError("--prompt-embeds stops at latents: pass --output-latents FILE.safetensors (or give a text prompt for an MP4)")
+        }
+        let requestedSize = try size.map(Self.parseSize)
+        let folder = try modelFolder()
         var schedulerConfig = try folder.schedulerConfig()
         if let scheduler { schedulerConfig = try schedulerConfig.converted(to: scheduler) }
 
@@ -136,14 +278,7 @@ struct Generate: ParsableCommand {
                 notice("frame count \(frameCount) is not of the form 4k+1; using \(adjusted)")
                 frameCount = adjusted
             }
-            var (width, height) = requestedSize ?? (832, 480)
-            let multiple = 8 * transformer.config.patchSize[1]
-            if width % multiple != 0 || height % multiple != 0 {
-                let (w, h) = (width / multiple * multiple, height / multiple * multiple)
-                guard w > 0, h > 0 else { throw EngineError("--size \(width)x\(height) is smaller than one \(multiple)-pixel patch") }
-                notice("size \(width)x\(height) is not a multiple of \(multiple); using \(w)x\(h)")
-                (width, height) = (w, h)
-            }
+            let (width, height) = try outputSize(multiple: 8 * transformer.config.patchSize[1])
             latents = GaussianNoise(seed: seed).tensor(shape: [1, channels, (frameCount - 1) / 4 + 1, height / 8, width / 8])
         }
 

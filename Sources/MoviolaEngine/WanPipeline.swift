@@ -1,0 +1,193 @@
+import Foundation
+import MoviolaTensor
+import Synchronization
+
+/// What to generate.
+public struct GenerationRequest: Sendable {
+    public var prompt: String
+    public var negativePrompt: String
+    public var frames: Int
+    public var width: Int
+    public var height: Int
+    public var steps: Int
+    public var guidanceScale: Float
+    public var seed: UInt64
+    /// Overrides the seeded noise: `[1, C, T, H, W]`.
+    public var initialNoise: Tensor?
+    /// First frame, `[3, H, W]` in [−1, 1] at the output size (image-to-video / extension).
+    public var firstFrame: Tensor?
+    /// `euler` or `unipc`; nil uses the model's scheduler.
+    public var scheduler: String?
+
+    public init(prompt: String, negativePrompt: String = "", frames: Int = 17, width: Int = 832, height: Int = 480,
+                steps: Int = 30, guidanceScale: Float = 5, seed: UInt64 = 0, initialNoise: Tensor? = nil,
+                firstFrame: Tensor? = nil, scheduler: String? = nil) {
+        self.prompt = prompt
+        self.negativePrompt = negativePrompt
+        self.frames = frames
+        self.width = width
+        self.height = height
+        self.steps = steps
+        self.guidanceScale = guidanceScale
+        self.seed = seed
+        self.initialNoise = initialNoise
+        self.firstFrame = firstFrame
+        self.scheduler = scheduler
+    }
+}
+
+/// Where a generation is, for progress displays.
+public enum GenerationStage: Sendable {
+    case encodingText
+    case denoising(step: Int, of: Int)
+    case decoding(framesDone: Int, of: Int)
+}
+
+/// A Wan text-to-video / first-frame image-to-video pipeline over a diffusers folder: tokenizer,
+/// UMT5 text encoder, transformer, scheduler and VAE, all native Swift.
+public final class WanPipeline: Sendable {
+    public let folder: PipelineFolder
+    public let tokenizer: UnigramTokenizer
+    public let textEncoder: UMT5Encoder
+    public let transformer: WanTransformer3DModel
+    public let vae: WanVAE
+    public let schedulerConfig: SchedulerConfig
+    /// Text length the transformer always sees (prompt embeddings are zero-padded to it).
+    public let maxSequenceLength: Int
+    private let promptCache = Mutex<[String: Tensor]>([:])
+
+    public init(folder: PipelineFolder, maxSequenceLength: Int = 512) throws {
+        for component in ["tokenizer", "text_encoder", "transformer", "vae", "scheduler"] where folder.components[component] == nil {
+            throw EngineError("\(folder.path): model_index.json has no \(component), so this folder cannot turn text into video")
+        }
+        self.folder = folder
+        tokenizer = try UnigramTokenizer.load(directory: folder.componentPath("tokenizer"))
+        textEncoder = try UMT5Encoder.load(directory: folder.componentPath("text_encoder"))
+        transformer = try folder.loadTransformer()
+        vae = try WanVAE.load(directory: folder.componentPath("vae"))
+        schedulerConfig = try folder.schedulerConfig()
+        self.maxSequenceLength = maxSequenceLength
+        guard textEncoder.config.dModel == transformer.config.textDim else {
+            throw EngineError("\(folder.path): the text encoder's width \(textEncoder.config.dModel) does not match the transformer's text_dim \(transformer.config.textDim)")
+        }
+        guard vae.config.zDim == transformer.config.inChannels, vae.config.zDim == transformer.config.outChannels else {
+            throw EngineError("\(folder.path): the VAE's z_dim \(vae.config.zDim) does not match the transformer's channels")
+        }
+        guard tokenizer.vocabularySize <= textEncoder.config.vocabSize else {
+            throw EngineError("\(folder.path): the tokenizer has \(tokenizer.vocabularySize) pieces but the text encoder only \(textEncoder.config.vocabSize) embeddings")
+        }
+    }
+
+    /// Spatial and temporal compression of the VAE.
+    public var spatialScale: Int { 1 << (vae.config.dimMult.count - 1) }
+    public var temporalScale: Int { 1 << vae.config.temperalDownsample.prefix(vae.config.dimMult.count - 1).filter { $0 }.count }
+    /// Output sizes must be multiples of this.
+    public var sizeMultiple: Int { spatialScale * transformer.config.patchSize[1] }
+
+    /// diffusers' `prompt_clean`: HTML entities unescaped twice, whitespace runs collapsed, trimmed.
+    public static func cleanPrompt(_ text: String) -> String {
+        let unescaped = HTMLEntities.unescape(HTMLEntities.unescape(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return unescaped.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    /// Prompt embeddings `[1, maxSequenceLength, d_model]`: the real tokens' hidden states,
+    /// zero-padded. Cached per prompt for the life of the pipeline.
+    public func encodePrompt(_ prompt: String, compute: ComputeContext) throws -> Tensor {
+        let clean = Self.cleanPrompt(prompt)
+        if let cached = promptCache.withLock({ $0[clean] }) { return cached }
+        let ids = tokenizer.encode(clean, maxLength: maxSequenceLength)
+        let hidden = try textEncoder.encode(ids, context: compute)
+        let d = textEncoder.config.dModel
+        var padded = [Float](repeating: 0, count: maxSequenceLength * d)
+        for i in 0..<min(hidden.count, padded.count) { padded[i] = hidden.scalars[i] }
+        let embeddings = Tensor(shape: [1, maxSequenceLength, d], scalars: padded)
+        promptCache.withLock { $0[clean] = embeddings }
+        return embeddings
+    }
+
+    /// Generates a clip; frames come out `[T, H, W, 3]` in [0, 1] through `onFrames`, chunk by chunk.
+    public func generate(
+        _ request: GenerationRequest, compute: ComputeContext,
+        progress: (GenerationStage) -> Void = { _ in },
+        onFrames: (Frames) throws -> Void
+    ) throws {
+        let multiple = sizeMultiple
+        guard request.width % multiple == 0, request.height % multiple == 0, request.width > 0, request.height > 0 else {
+            throw EngineError("size \(request.width)x\(request.height) must be a positive multiple of \(multiple)")
+        }
+        guard (request.frames - 1) % temporalScale == 0, request.frames >= 1 else {
+            throw EngineError("frame count \(request.frames) must be \(temporalScale)k+1")
+        }
+        let latentShape = [1, transformer.config.inChannels, (request.frames - 1) / temporalScale + 1,
+                           request.height / spatialScale, request.width / spatialScale]
+        let noise = request.initialNoise ?? GaussianNoise(seed: request.seed).tensor(shape: latentShape)
+        guard noise.shape == latentShape else {
+            throw EngineError("initial noise must be \(latentShape) for \(request.frames) frames at \(request.width)x\(request.height), got \(noise.shape)")
+        }
+        progress(.encodingText)
+        let prompt = try encodePrompt(request.prompt, compute: compute)
+        let negative = request.guidanceScale > 1 ? try encodePrompt(request.negativePrompt, compute: compute) : nil
+        var firstFrameLatents: Tensor?
+        if let image = request.firstFrame {
+            guard image.shape == [3, request.height, request.width] else {
+                throw EngineError("first frame must be [3, \(request.height), \(request.width)], got \(image.shape)")
+            }
+            let encoded = try vae.encode(image.reshaped([3, 1, request.height, request.width]), context: compute)
+            firstFrameLatents = vae.normalize(encoded)
+        }
+        var scheduler = schedulerConfig
+        if let name = request.scheduler { scheduler = try scheduler.converted(to: name) }
+        let latents = try WanDenoiser(transformer: transformer).denoise(
+            initialLatents: noise, promptEmbeds: prompt, negativePromptEmbeds: negative,
+            guidanceScale: request.guidanceScale, firstFrame: firstFrameLatents,
+            scheduler: scheduler, steps: request.steps, compute: compute,
+            progress: { progress(.denoising(step: $0.step, of: $0.totalSteps)) })
+        var done = 0
+        try vae.decode(vae.denormalize(latents.slice(0)), context: compute) { chunk in
+            var frames = chunk
+            for i in 0..<frames.data.count { frames.data[i] = max(0, min(1, frames.data[i] / 2 + 0.5)) }
+            done += frames.count
+            progress(.decoding(framesDone: done, of: request.frames))
+            try onFrames(frames)
+        }
+    }
+}
+
+/// The HTML entity decoding Python's `html.unescape` performs, for the entities prompts use.
+enum HTMLEntities {
+    static let named: [String: String] = [
+        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{00A0}", "copy": "©", "reg": "®",
+        "hellip": "…", "mdash": "—", "ndash": "–", "lsquo": "‘", "rsquo": "’", "ldquo": "“", "rdquo": "”", "deg": "°",
+    ]
+
+    static func unescape(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            let tail = rest[rest.index(after: amp)...]
+            if let semi = tail.prefix(32).firstIndex(of: ";") {
+                let name = String(tail[..<semi])
+                var replacement: String?
+                if name.hasPrefix("#x") || name.hasPrefix("#X"), let v = UInt32(name.dropFirst(2), radix: 16), let s = Unicode.Scalar(v) {
+                    replacement = String(Character(s))
+                } else if name.hasPrefix("#"), let v = UInt32(name.dropFirst()), let s = Unicode.Scalar(v) {
+                    replacement = String(Character(s))
+                } else {
+                    replacement = named[name]
+                }
+                if let replacement {
+                    out += replacement
+                    rest = tail[tail.index(after: semi)...]
+                    continue
+                }
+            }
+            out += "&"
+            rest = tail
+        }
+        out += rest
+        return out
+    }
+}

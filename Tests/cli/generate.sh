@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `moviola` executable: text → MP4 with the tiny fixture pipeline,
+# bit-identical reruns, ffprobe's view of the file, replay to latents, and clear errors.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bin=${MOVIOLA_BIN:-.build/debug/moviola}
+fixture=Tests/Fixtures/tiny-wan-t2v
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+check() {  # name, then a command that must succeed
+  local name=$1; shift
+  if "$@" >"$work/out.txt" 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; cat "$work/out.txt"; fi
+}
+fails_with() {  # name, expected text, then a command that must fail with that text on one line
+  local name=$1 text=$2; shift 2
+  if "$@" >"$work/out.txt" 2>&1; then failed=$((failed + 1)); echo "FAIL: $name (succeeded)"; return; fi
+  if grep -q -- "$text" "$work/out.txt" && [ "$(grep -c '^error:' "$work/out.txt")" -eq 1 ]; then passed=$((passed + 1))
+  else failed=$((failed + 1)); echo "FAIL: $name"; cat "$work/out.txt"; fi
+}
+
+check "text to mp4" "$bin" generate "a red ball bounces" --model "$fixture" -o "$work/a.mp4" --frames 17 --size 64x48 --fps 16 --steps 3 --quiet
+check "rerun" "$bin" generate "a red ball bounces" --model "$fixture" -o "$work/b.mp4" --frames 17 --size 64x48 --fps 16 --steps 3 --quiet
+check "bit-identical rerun" cmp "$work/a.mp4" "$work/b.mp4"
+probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=codec_name,width,height,nb_read_frames,r_frame_rate,pix_fmt -of csv=p=0 "$work/a.mp4")
+check "ffprobe: h264 64x48 yuv420p 16 fps 17 frames" test "$probe" = "h264,64,48,yuv420p,16/1,17"
+check "duration and aspect" "$bin" generate "一辆红色的汽车从左向右行驶" --model "$fixture" -o "$work/c.mp4" --duration 1 --fps 8 --aspect 1:1 --resolution 48 --steps 2 --quiet
+probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/c.mp4")
+check "ffprobe: 48x48 8 fps 9 frames" test "$probe" = "48,48,8/1,9"
+check "image to video" "$bin" generate "a red ball" --model "$fixture" --image Tests/Fixtures/tiny-wan-t2v-first-frame.png -o "$work/d.mp4" --frames 9 --size 64x32 --steps 2 --quiet --output-raw "$work/d.safetensors"
+check "raw frames written" test -s "$work/d.safetensors"
+check "replay to latents" "$bin" generate --model Tests/Fixtures/tiny-wan-pipeline --prompt-embeds Tests/Fixtures/tiny-wan-pipeline-embeds.safetensors --initial-noise Tests/Fixtures/tiny-wan-pipeline-noise.safetensors --steps 4 --scheduler unipc --output-latents "$work/l.safetensors" --quiet
+check "replayed latents match diffusers" python3 - "$work/l.safetensors" <<'PY'
+import json, struct, sys
+def read(path, name):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]; header = json.loads(f.read(n)); data = f.read()
+    e = header[name]; b, end = e["data_offsets"]
+    return struct.unpack("<%df" % ((end - b) // 4), data[b:end])
+a = read(sys.argv[1], "latents"); b = read("Tests/Fixtures/tiny-wan-pipeline-expected.safetensors", "unipc")
+err = (sum((x - y) ** 2 for x, y in zip(a, b)) / sum(y * y for y in b)) ** 0.5
+sys.exit(0 if err <= 1e-4 else 1)
+PY
+
+printf 'not an image' > "$work/broken.png"
+fails_with "corrupt image" "broken.png" "$bin" generate "a ball" --model "$fixture" --image "$work/broken.png" -o "$work/e.mp4" --frames 5 --size 64x48 --steps 1 --quiet
+fails_with "unreadable model folder" "model folder not found" "$bin" generate "a ball" --model "$work/nowhere" -o "$work/e.mp4"
+fails_with "impossible size" "--size must be WIDTHxHEIGHT" "$bin" generate "a ball" --model "$fixture" --size 0x48 -o "$work/e.mp4"
+fails_with "size below one step" "smaller than one" "$bin" generate "a ball" --model "$fixture" --size 8x8 -o "$work/e.mp4"
+fails_with "empty prompt" "give a prompt" "$bin" generate "  " --model "$fixture" -o "$work/e.mp4"
+check "no partial file left" test ! -e "$work/e.mp4"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
