@@ -29,8 +29,12 @@ let package = Package(
             dependencies: ["CFFmpeg"]
         ),
         .target(
+            name: "CMoviolaKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(
             name: "MoviolaTensor",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CMoviolaKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
         .target(

@@ -138,6 +138,7 @@ public final class WanPipeline: Sendable {
         }
         var scheduler = schedulerConfig
         if let name = request.scheduler { scheduler = try scheduler.converted(to: name) }
+        progress(.denoising(step: 0, of: request.steps))
         let latents = try WanDenoiser(transformer: transformer).denoise(
             initialLatents: noise, promptEmbeds: prompt, negativePromptEmbeds: negative,
             guidanceScale: request.guidanceScale, firstFrame: firstFrameLatents,

@@ -1,3 +1,4 @@
+import CMoviolaKernels
 import Foundation
 
 /// Multi-head scaled-dot-product attention without a mask, computed block by block with an
@@ -88,36 +89,12 @@ public enum Attention {
 
     @inline(__always)
     static func maxValue(_ p: UnsafePointer<Float>, count: Int) -> Float {
-        var best = FastMath.Vector(repeating: -.infinity)
-        var i = 0
-        while i + 8 <= count {
-            best = FastMath.maximum(best, UnsafeRawPointer(p + i).loadUnaligned(as: FastMath.Vector.self))
-            i += 8
-        }
-        var result = best.max()
-        while i < count { result = max(result, p[i]); i += 1 }
-        return result
+        moviola_max(p, count)
     }
 
     /// Replaces `p[i]` by `exp(p[i] − shift)` and returns the sum.
     @inline(__always)
     static func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int, subtracting shift: Float) -> Float {
-        var total = FastMath.Vector(repeating: 0)
-        var i = 0
-        while i + 8 <= count {
-            let raw = UnsafeMutableRawPointer(p + i)
-            let e = FastMath.exp(raw.loadUnaligned(as: FastMath.Vector.self) - shift)
-            raw.storeBytes(of: e, as: FastMath.Vector.self)
-            total += e
-            i += 8
-        }
-        var result = total.sum()
-        while i < count {
-            let e = FastMath.exp(p[i] - shift)
-            p[i] = e
-            result += e
-            i += 1
-        }
-        return result
+        moviola_exp_shifted_sum(p, count, shift)
     }
 }

@@ -65,14 +65,14 @@ public struct Frames: Sendable, Equatable {
 /// spatial zero padding, stride 1), temporally *valid*: `n` input frames give `n − kT + 1`
 /// outputs. Causal padding is the caller's business (it prepends history frames).
 ///
-/// Each kernel tap is one GEMM over a zero-padded frame: output positions are computed on the
-/// padded-width grid, where the input rows a tap needs form one contiguous block, so no im2col
-/// buffer is built; the extra columns are dropped afterwards.
+/// Per temporal tap, the spatial taps of a block of output rows are gathered from a zero-padded
+/// frame (im2col over `kH·kW·C`, a few megabytes at a time) and multiplied in one GEMM, so the
+/// GEMM's inner dimension is `kH·kW·C` rather than `C`.
 public struct FrameConvolution: Sendable {
     public let outChannels: Int
     public let inChannels: Int
     public let kernel: (t: Int, h: Int, w: Int)
-    /// One `[out, in]` matrix per tap, taps ordered (t, h, w).
+    /// One `[out, kH·kW·in]` matrix per temporal tap; columns ordered (h, w, in).
     let taps: [Float]
     let bias: [Float]
 
@@ -86,11 +86,14 @@ public struct FrameConvolution: Sendable {
         inChannels = i
         kernel = (kt, kh, kw)
         let tapCount = kt * kh * kw
+        let spatial = kh * kw
         var taps = [Float](repeating: 0, count: tapCount * o * i)
         for oc in 0..<o {
             for ic in 0..<i {
-                for tap in 0..<tapCount {
-                    taps[(tap * o + oc) * i + ic] = w.scalars[(oc * i + ic) * tapCount + tap]
+                for t in 0..<kt {
+                    for sp in 0..<spatial {
+                        taps[((t * o + oc) * spatial + sp) * i + ic] = w.scalars[(oc * i + ic) * tapCount + t * spatial + sp]
+                    }
                 }
             }
         }
@@ -124,8 +127,7 @@ public struct FrameConvolution: Sendable {
         }
         let ph = kernel.h / 2, pw = kernel.w / 2
         let paddedW = W + 2 * pw, paddedH = H + 2 * ph
-        // Slack rows so the last taps' contiguous blocks stay inside the buffer.
-        let paddedFrame = (paddedH + 1) * paddedW * I
+        let paddedFrame = paddedH * paddedW * I
         var padded = [Float](repeating: 0, count: input.count * paddedFrame)
         padded.withUnsafeMutableBufferPointer { dst in
             input.data.withUnsafeBufferPointer { src in
@@ -138,28 +140,43 @@ public struct FrameConvolution: Sendable {
                 }
             }
         }
-        let gridRows = H * paddedW
-        var grid = [Float](repeating: 0, count: gridRows * O)
+        let spatial = kernel.h * kernel.w
+        let columnWidth = spatial * I
+        // Whole output rows per block, about 4 M floats of columns.
+        let rowsPerBlock = max(1, min(H, (4 << 20) / max(1, W * columnWidth)))
+        var columns = [Float](repeating: 0, count: rowsPerBlock * W * columnWidth)
         padded.withUnsafeBufferPointer { pad in
             taps.withUnsafeBufferPointer { tp in
-                grid.withUnsafeMutableBufferPointer { g in
+                columns.withUnsafeMutableBufferPointer { col in
                     output.data.withUnsafeMutableBufferPointer { out in
+                        let colBase = SharedPointer(col.baseAddress!)
                         for t in 0..<outFrames {
-                            for r in 0..<gridRows { (g.baseAddress! + r * O).initialize(from: bias, count: O) }
-                            var tap = 0
+                            let frameOut = out.baseAddress! + t * H * W * O
+                            for r in 0..<(H * W) { (frameOut + r * O).initialize(from: bias, count: O) }
                             for kt in 0..<kernel.t {
-                                let frame = pad.baseAddress! + (t + kt) * paddedFrame
-                                for kh in 0..<kernel.h {
-                                    for kw in 0..<kernel.w {
-                                        BLAS.parallelGemm(m: gridRows, n: O, k: I, a: frame + (kh * paddedW + kw) * I,
-                                                          b: tp.baseAddress! + tap * O * I, transposeB: true, beta: 1,
-                                                          c: g.baseAddress!, context: context)
-                                        tap += 1
+                                let frame = SharedConstPointer(pad.baseAddress! + (t + kt) * paddedFrame)
+                                var h0 = 0
+                                while h0 < H {
+                                    let rows = min(rowsPerBlock, H - h0)
+                                    let kernelH = kernel.h, kernelW = kernel.w, firstRow = h0
+                                    context.parallelFor(rows * W, minimumPerWorker: 256) { range in
+                                        for position in range {
+                                            let h = firstRow + position / W, w = position % W
+                                            var dst = colBase.base + position * columnWidth
+                                            for kh in 0..<kernelH {
+                                                let src = frame.base + ((h + kh) * paddedW + w) * I
+                                                for kw in 0..<kernelW {
+                                                    dst.update(from: src + kw * I, count: I)
+                                                    dst += I
+                                                }
+                                            }
+                                        }
                                     }
+                                    BLAS.parallelGemm(m: rows * W, n: O, k: columnWidth, a: col.baseAddress!,
+                                                      b: tp.baseAddress! + kt * O * columnWidth, transposeB: true, beta: 1,
+                                                      c: frameOut + h0 * W * O, context: context)
+                                    h0 += rows
                                 }
-                            }
-                            for h in 0..<H {
-                                (out.baseAddress! + ((t * H + h) * W) * O).update(from: g.baseAddress! + h * paddedW * O, count: W * O)
                             }
                         }
                     }

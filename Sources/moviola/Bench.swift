@@ -7,7 +7,7 @@ import MoviolaTensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each compared with diffusers/PyTorch on CPU in the same run.",
-        subcommands: [BenchTransformer.self]
+        subcommands: [BenchTransformer.self, BenchPipeline.self]
     )
 }
 
@@ -35,6 +35,11 @@ struct TransformerBenchShape {
             config: WanTransformerConfig(numAttentionHeads: 12, attentionHeadDim: 128, ffnDim: 8960, numLayers: 3),
             latent: (5, 30, 52), textTokens: 512,
             summary: "Wan2.1-1.3B dimensions, 3 layers, 17 frames at 240×416 (1950 tokens)"),
+        TransformerBenchShape(
+            name: "bench-pipeline",
+            config: WanTransformerConfig(numAttentionHeads: 6, attentionHeadDim: 64, textDim: 256, ffnDim: 1536, numLayers: 8),
+            latent: (9, 32, 32), textTokens: 512,
+            summary: "the transformer of `moviola bench pipeline` (8 layers × 384), 33 frames at 256×256 (2304 tokens)"),
         TransformerBenchShape(
             name: "small",
             config: WanTransformerConfig(numAttentionHeads: 4, attentionHeadDim: 64, textDim: 256, freqDim: 64, ffnDim: 1024, numLayers: 4),
@@ -193,5 +198,100 @@ struct KernelRates {
             best = min(best, Date().timeIntervalSince(start))
         }
         return best
+    }
+}
+
+/// `moviola bench pipeline`: the whole text-to-video path on a small but real random-weight
+/// pipeline that the diffusers peer writes, so both sides run identical weights.
+struct BenchPipeline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Text encoding, denoising steps and VAE decode of a random-weight pipeline (UMT5 4×256, transformer 8×384, VAE base 32), against diffusers.",
+        discussion: "The pipeline folder is written once by tools/bench/bench_pipeline.py (needs tools/bench/requirements.txt)."
+    )
+
+    @Option(help: "Pipeline folder (created by the peer script when missing).")
+    var folder: String = ".build/bench-pipeline"
+
+    @Option(help: "Frame count.")
+    var frames: Int = 33
+
+    @Option(help: "Size WxH.")
+    var size: String = "256x256"
+
+    @Option(help: "Denoising steps.")
+    var steps: Int = 4
+
+    @Option(help: "CPU threads (default: all cores or MOVIOLA_THREADS).")
+    var threads: Int?
+
+    @Flag(help: "Skip the diffusers peer.")
+    var noPeer = false
+
+    @Option(help: "Python interpreter for the peer.")
+    var python: String = "python3"
+
+    func run() throws {
+        let (width, height) = try Generate.parseSize(size)
+        let compute = ComputeContext(threads: threads)
+        let script = MoviolaHome.resolve("tools/bench/bench_pipeline.py")
+        let folderPath = (folder as NSString).isAbsolutePath ? folder : MoviolaHome.resolve(folder)
+        if !FileManager.default.fileExists(atPath: folderPath + "/model_index.json") {
+            print("writing the random-weight pipeline to \(folderPath) with diffusers…")
+            guard Self.runPython(python, [script, "--make", folderPath]) != nil else {
+                throw fail("cannot create the benchmark pipeline: install tools/bench/requirements.txt (pip install -r tools/bench/requirements.txt)")
+            }
+        }
+        print("config: \(frames) frames at \(width)x\(height), \(steps) steps, guidance 5, threads \(compute.threads), OpenBLAS core \(BLASCore.name)")
+        let pipeline = try WanPipeline(folder: PipelineFolder(path: folderPath))
+        let request = GenerationRequest(prompt: "a red ball bounces on the grass", frames: frames, width: width, height: height,
+                                        steps: steps, guidanceScale: 5, seed: 0)
+        var marks: [String: Date] = [:]
+        let start = Date()
+        try pipeline.generate(request, compute: compute, progress: { stage in
+            switch stage {
+            case .encodingText: marks["text"] = Date()
+            case .denoising(let step, _): marks[step == 0 ? "denoising" : "denoised"] = Date()
+            case .decoding: break
+            }
+        }, onFrames: { _ in })
+        let end = Date()
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let textOnly = marks["denoising"]!.timeIntervalSince(marks["text"]!)
+        let perStep = marks["denoised"]!.timeIntervalSince(marks["denoising"]!) / Double(steps)
+        let ours = (total: end.timeIntervalSince(start), decode: end.timeIntervalSince(marks["denoised"]!), memory: Double(usage.ru_maxrss) / 1024)
+        print(String(format: "moviola:   text %.2f s, %.2f s per step, VAE decode %.2f s, end to end %.2f s, peak memory %.0f MB",
+                     textOnly, perStep, ours.decode, ours.total, ours.memory))
+        guard !noPeer else { return }
+        guard let line = Self.runPython(python, [script, "--run", folderPath, "--frames", "\(frames)", "--size", size,
+                                                 "--steps", "\(steps)", "--threads", "\(compute.threads)"]),
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let text = json["text_encoding"] as? Double, let step = json["per_step"] as? Double,
+              let decode = json["vae_decode"] as? Double, let total = json["end_to_end"] as? Double,
+              let memory = json["peak_memory_mb"] as? Double
+        else {
+            print("peer: unavailable (pip install -r tools/bench/requirements.txt)")
+            return
+        }
+        print(String(format: "diffusers: text %.2f s, %.2f s per step, VAE decode %.2f s, end to end %.2f s, peak memory %.0f MB (PyTorch %@)",
+                     text, step, decode, total, memory, json["torch"] as? String ?? "?"))
+        print(String(format: "speed-up over diffusers: text %.2f×, step %.2f×, VAE decode %.2f×, end to end %.2f×",
+                     text / textOnly, step / perStep, decode / ours.decode, total / ours.total))
+    }
+
+    /// Runs the peer script and returns its last output line, or nil when it failed.
+    static func runPython(_ python: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(data: data, encoding: .utf8)?.split(separator: "\n").last.map(String.init) ?? ""
     }
 }

@@ -170,7 +170,7 @@ struct Generate: ParsableCommand {
                 case .encodingText: notice("encoding the prompt")
                 case .denoising(let step, let total):
                     if bar == nil { bar = ProgressBar(total: total, label: "denoising"); bar?.update(0) }
-                    bar?.update(step)
+                    if step > 0 { bar?.update(step) }
                 case .decoding(let done, let total):
                     FileHandle.standardError.write(Data("\rdecoding frames \(done)/\(total)\(done == total ? "\n" : "")".utf8))
                 }
