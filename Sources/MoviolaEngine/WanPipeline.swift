@@ -18,6 +18,8 @@ public struct GenerationRequest: Sendable {
     public var firstFrame: Tensor?
     /// `euler` or `unipc`; nil uses the model's scheduler.
     public var scheduler: String?
+    /// Decode in overlapping tiles of this many pixels (stride ¾ of it) to bound memory for large frames.
+    public var vaeTile: Int?
 
     public init(prompt: String, negativePrompt: String = "", frames: Int = 17, width: Int = 832, height: Int = 480,
                 steps: Int = 30, guidanceScale: Float = 5, seed: UInt64 = 0, initialNoise: Tensor? = nil,
@@ -145,12 +147,19 @@ public final class WanPipeline: Sendable {
             scheduler: scheduler, steps: request.steps, compute: compute,
             progress: { progress(.denoising(step: $0.step, of: $0.totalSteps)) })
         var done = 0
-        try vae.decode(vae.denormalize(latents.slice(0)), context: compute) { chunk in
+        let decodeLatents = vae.denormalize(latents.slice(0))
+        let emit: (Frames) throws -> Void = { chunk in
             var frames = chunk
             for i in 0..<frames.data.count { frames.data[i] = max(0, min(1, frames.data[i] / 2 + 0.5)) }
             done += frames.count
             progress(.decoding(framesDone: done, of: request.frames))
             try onFrames(frames)
+        }
+        if let tile = request.vaeTile {
+            let step = max(spatialScale, tile * 3 / 4 / spatialScale * spatialScale)
+            try vae.decodeTiled(decodeLatents, tile: tile, stride: step, context: compute, onFrames: emit)
+        } else {
+            try vae.decode(decodeLatents, context: compute, onFrames: emit)
         }
     }
 }

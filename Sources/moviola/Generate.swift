@@ -66,8 +66,14 @@ struct Generate: ParsableCommand {
     @Option(help: "Short side in pixels for --aspect.")
     var resolution: Int = 480
 
-    @Option(help: "First frame (PNG, JPEG, …): image-to-video, or extension from the last frame of a clip.")
+    @Option(help: "First frame (PNG, JPEG, …): image-to-video.")
     var image: String?
+
+    @Option(help: "Extend a clip: its last frame starts the new frames, and the output holds the clip followed by them.")
+    var extend: String?
+
+    @Option(help: "Decode the VAE in overlapping tiles of this many pixels (for large frames; bounds memory).")
+    var vaeTile: Int?
 
     @Option(help: "x264 quality: 0 (lossless) … 51; 18 is visually lossless.")
     var crf: Int = 18
@@ -107,6 +113,7 @@ struct Generate: ParsableCommand {
         if let frames, frames < 1 { throw EngineError("--frames must be at least 1, got \(frames)") }
         if frames != nil && duration != nil { throw EngineError("give --frames or --duration, not both") }
         if size != nil && aspect != nil { throw EngineError("give --size or --aspect, not both") }
+        if image != nil && extend != nil { throw EngineError("give --image or --extend, not both") }
         guard (1...120).contains(fps) else { throw EngineError("--fps must be between 1 and 120") }
         guard (0...51).contains(crf) else { throw EngineError("--crf must be between 0 and 51") }
         if let duration { guard duration > 0 && duration <= 600 else { throw EngineError("--duration must be between 0 and 600 seconds") } }
@@ -129,7 +136,15 @@ struct Generate: ParsableCommand {
         }
         if !quiet { notice(String(format: "loaded %@ in %.1f s", folder.path, Date().timeIntervalSince(loadStart))) }
 
-        let (width, height) = try outputSize(multiple: pipeline.sizeMultiple)
+        var earlierClip: [RGBImage] = []
+        if let extend {
+            earlierClip = try MediaReader.decodeVideo(path: extend).1
+            guard let last = earlierClip.last, last.width % pipeline.sizeMultiple == 0, last.height % pipeline.sizeMultiple == 0 else {
+                throw EngineError("\(extend): frames must be a multiple of \(pipeline.sizeMultiple) pixels on each side to be extended")
+            }
+            if size != nil || aspect != nil { notice("--extend keeps the size of \(extend)") }
+        }
+        let (width, height) = try earlierClip.last.map { ($0.width, $0.height) } ?? outputSize(multiple: pipeline.sizeMultiple)
         var frameCount = frames ?? duration.map { Int(($0 * Double(fps)).rounded()) } ?? 17
         let t = pipeline.temporalScale
         if (frameCount - 1) % t != 0 {
@@ -139,12 +154,18 @@ struct Generate: ParsableCommand {
         }
         var request = GenerationRequest(prompt: prompt, negativePrompt: negativePrompt, frames: frameCount, width: width,
                                         height: height, steps: steps, guidanceScale: guidance, seed: seed, scheduler: scheduler)
+        if let vaeTile {
+            guard vaeTile >= 2 * pipeline.spatialScale, vaeTile % pipeline.spatialScale == 0 else {
+                throw EngineError("--vae-tile must be a multiple of \(pipeline.spatialScale) pixels, at least \(2 * pipeline.spatialScale)")
+            }
+            request.vaeTile = vaeTile
+        }
         if let initialNoise {
             let file = try SafetensorsFile(path: initialNoise)
             request.initialNoise = try file.tensor(Self.pick(file, ["latents"]))
         }
-        if let image {
-            let decoded = try MediaReader.decodeImage(path: image)
+        if image != nil || !earlierClip.isEmpty {
+            let decoded = try earlierClip.last ?? MediaReader.decodeImage(path: image!)
             if decoded.width * height != decoded.height * width {
                 notice("first frame \(decoded.width)x\(decoded.height) scaled to cover \(width)x\(height) and centre-cropped")
             }
@@ -162,6 +183,9 @@ struct Generate: ParsableCommand {
                                                                  metadata: ["comment": "AI-generated with Moviola (\(folder.path))"]))
         var raw: [Float] = []
         var bar: ProgressBar?
+        for frame in earlierClip { try writer.append(frame) }
+        // The first generated frame reproduces the clip's last one; it is not repeated.
+        var skipFirstGenerated = !earlierClip.isEmpty
         let start = Date()
         do {
             try pipeline.generate(request, compute: compute, progress: { stage in
@@ -178,6 +202,7 @@ struct Generate: ParsableCommand {
                 let size = chunk.height * chunk.width * 3
                 try chunk.data.withUnsafeBufferPointer { buffer in
                     for f in 0..<chunk.count {
+                        if skipFirstGenerated { skipFirstGenerated = false; continue }
                         let frame = UnsafeBufferPointer(rebasing: buffer[(f * size)..<((f + 1) * size)])
                         try writer.append(RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame))
                     }
@@ -190,7 +215,8 @@ struct Generate: ParsableCommand {
             throw error
         }
         if let outputRaw {
-            try SafetensorsWriter.write(["frames": Tensor(shape: [writer.framesWritten, height, width, 3], scalars: raw)], to: outputRaw)
+            // The generated frames (for --extend, without the earlier clip).
+            try SafetensorsWriter.write(["frames": Tensor(shape: [raw.count / (height * width * 3), height, width, 3], scalars: raw)], to: outputRaw)
         }
         try? FileManager.default.removeItem(atPath: output)
         try FileManager.default.moveItem(atPath: partial, toPath: output)

@@ -44,3 +44,26 @@ import MoviolaTensor
         #expect(vae.normalize(vae.denormalize(z)).maxAbsDifference(z) < 1e-5)
     }
 }
+
+@Suite struct VAETilingTests {
+    @Test func tiledDecodeMatchesDiffusersTiledDecode() throws {
+        let vae = try WanVAE.load(directory: Fixtures.path("vae/base8_z4"))
+        let io = try Fixtures.tensors("vae/base8_z4/io.safetensors")
+        let latents = try io.tensor("tiled_latents").slice(0)
+        let expected = try io.tensor("tiled_decoded").slice(0)
+        var frames: Frames?
+        try vae.decodeTiled(latents, tile: 32, stride: 24, context: ComputeContext(threads: 2)) { chunk in
+            frames = frames.map { $0.appending(chunk) } ?? chunk
+        }
+        let decoded = frames!.channelsFirst
+        #expect(decoded.shape == expected.shape)
+        let error = decoded.relativeError(to: expected)
+        #expect(error <= 1e-4, "relative error \(error)")
+    }
+
+    @Test func badTileSizesAreRefused() throws {
+        let vae = try WanVAE.load(directory: Fixtures.path("vae/base8_z4"))
+        let latents = GaussianNoise(seed: 1).tensor(shape: [4, 1, 4, 4])
+        #expect(throws: EngineError.self) { try vae.decodeTiled(latents, tile: 30, stride: 24, context: ComputeContext(threads: 1)) { _ in } }
+    }
+}

@@ -30,6 +30,10 @@ probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=
 check "ffprobe: 48x48 8 fps 9 frames" test "$probe" = "48,48,8/1,9"
 check "image to video" "$bin" generate "a red ball" --model "$fixture" --image Tests/Fixtures/tiny-wan-t2v-first-frame.png -o "$work/d.mp4" --frames 9 --size 64x32 --steps 2 --quiet --output-raw "$work/d.safetensors"
 check "raw frames written" test -s "$work/d.safetensors"
+check "tiled VAE decode" "$bin" generate "a red ball bounces" --model "$fixture" -o "$work/t.mp4" --frames 5 --size 96x64 --steps 2 --vae-tile 32 --quiet
+check "extend a clip" "$bin" generate "the ball rolls on" --model "$fixture" --extend "$work/a.mp4" -o "$work/x.mp4" --frames 9 --steps 2 --quiet
+probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$work/x.mp4")
+check "ffprobe: extension keeps the size and appends 8 frames" test "$probe" = "64,48,25"
 check "replay to latents" "$bin" generate --model Tests/Fixtures/tiny-wan-pipeline --prompt-embeds Tests/Fixtures/tiny-wan-pipeline-embeds.safetensors --initial-noise Tests/Fixtures/tiny-wan-pipeline-noise.safetensors --steps 4 --scheduler unipc --output-latents "$work/l.safetensors" --quiet
 check "replayed latents match diffusers" python3 - "$work/l.safetensors" <<'PY'
 import json, struct, sys

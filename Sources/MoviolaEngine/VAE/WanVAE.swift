@@ -185,6 +185,24 @@ public final class WanVAE: Sendable {
         decoderConvolutions = decConvs + 1
     }
 
+    /// Runs the decoder on one latent frame of one stream (the whole picture or one tile),
+    /// without the final clamp.
+    private func decodeChunk(_ x: Frames, states: inout ConvolutionStates, context: ComputeContext) -> Frames {
+        states.cursor = 0
+        var h = x
+        let index = states.next()
+        h = decoderIn.apply(h, history: &states.histories[index], context: context)
+        h = decoderMid.apply(h, states: &states, context: context)
+        for block in decoderBlocks {
+            for resnet in block.resnets { h = resnet.apply(h, states: &states, context: context) }
+            if let upsample = block.upsample { h = upsample.apply(h, states: &states, context: context) }
+        }
+        channelRMSNorm(&h, gamma: decoderNorm, context: context)
+        silu(&h, context: context)
+        let outIndex = states.next()
+        return decoderOut.apply(h, history: &states.histories[outIndex], context: context)
+    }
+
     /// Decodes normalised-space latents `[z, T, h, w]` (already mapped back with
     /// `z·std + mean`) to RGB frames in [−1, 1], one latent frame at a time. `onFrames` receives
     /// 1 frame for the first latent frame and 4 for each later one.
@@ -195,21 +213,117 @@ public final class WanVAE: Sendable {
         let x = postQuantConv.apply(Frames(channelsFirst: latents), context: context)
         var states = ConvolutionStates(count: decoderConvolutions)
         for t in 0..<x.count {
-            states.cursor = 0
-            var h = x.frames(t..<(t + 1))
-            let index = states.next()
-            h = decoderIn.apply(h, history: &states.histories[index], context: context)
-            h = decoderMid.apply(h, states: &states, context: context)
-            for block in decoderBlocks {
-                for resnet in block.resnets { h = resnet.apply(h, states: &states, context: context) }
-                if let upsample = block.upsample { h = upsample.apply(h, states: &states, context: context) }
-            }
-            channelRMSNorm(&h, gamma: decoderNorm, context: context)
-            silu(&h, context: context)
-            let outIndex = states.next()
-            h = decoderOut.apply(h, history: &states.histories[outIndex], context: context)
+            var h = decodeChunk(x.frames(t..<(t + 1)), states: &states, context: context)
             for i in 0..<h.data.count { h.data[i] = min(1, max(-1, h.data[i])) }
             try onFrames(h)
+        }
+    }
+
+    /// Tiled decoding for large frames, as diffusers' `tiled_decode`: overlapping spatial tiles
+    /// of `tile` pixels every `stride` pixels are decoded as independent streams and blended
+    /// linearly over the overlap. Here tiles advance together one latent frame at a time, so
+    /// memory stays bounded by one chunk of every tile.
+    public func decodeTiled(_ latents: Tensor, tile: Int = 256, stride tileStride: Int = 192, context: ComputeContext,
+                            onFrames: (Frames) throws -> Void) throws {
+        guard latents.rank == 4, latents.shape[0] == config.zDim else {
+            throw EngineError("VAE latents must be [\(config.zDim), T, H, W], got \(latents.shape)")
+        }
+        let scale = 1 << (config.dimMult.count - 1)
+        guard tile % scale == 0, tileStride % scale == 0, tileStride > 0, tileStride <= tile else {
+            throw EngineError("VAE tile \(tile) and stride \(tileStride) must be multiples of \(scale) with stride ≤ tile")
+        }
+        let x = postQuantConv.apply(Frames(channelsFirst: latents), context: context)
+        let (latentTile, latentStride) = (tile / scale, tileStride / scale)
+        let rowStarts = Array(Swift.stride(from: 0, to: x.height, by: latentStride))
+        let columnStarts = Array(Swift.stride(from: 0, to: x.width, by: latentStride))
+        var states = Array(repeating: Array(repeating: ConvolutionStates(count: decoderConvolutions), count: columnStarts.count),
+                           count: rowStarts.count)
+        let blend = tile - tileStride
+        let (outHeight, outWidth) = (x.height * scale, x.width * scale)
+        for t in 0..<x.count {
+            let chunk = x.frames(t..<(t + 1))
+            var tiles: [[Frames]] = []
+            for (r, top) in rowStarts.enumerated() {
+                var row: [Frames] = []
+                for (c, left) in columnStarts.enumerated() {
+                    let piece = Self.crop(chunk, top: top, left: left, height: min(latentTile, x.height - top), width: min(latentTile, x.width - left))
+                    row.append(decodeChunk(piece, states: &states[r][c], context: context))
+                }
+                tiles.append(row)
+            }
+            let frames = tiles[0][0].count
+            var out = Frames(zeros: frames, height: outHeight, width: outWidth, channels: 3)
+            for r in 0..<tiles.count {
+                for c in 0..<tiles[r].count {
+                    if r > 0 { Self.blendVertical(from: tiles[r - 1][c], into: &tiles[r][c], extent: blend) }
+                    if c > 0 { Self.blendHorizontal(from: tiles[r][c - 1], into: &tiles[r][c], extent: blend) }
+                    let t = tiles[r][c]
+                    let (top, left) = (rowStarts[r] * scale, columnStarts[c] * scale)
+                    for f in 0..<frames {
+                        for y in 0..<min(tileStride, t.height, outHeight - top) {
+                            for xx in 0..<min(tileStride, t.width, outWidth - left) {
+                                for ch in 0..<3 {
+                                    let value = t.data[((f * t.height + y) * t.width + xx) * 3 + ch]
+                                    out.data[((f * outHeight + top + y) * outWidth + left + xx) * 3 + ch] = min(1, max(-1, value))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            try onFrames(out)
+        }
+    }
+
+    static func crop(_ x: Frames, top: Int, left: Int, height: Int, width: Int) -> Frames {
+        var out = Frames(zeros: x.count, height: height, width: width, channels: x.channels)
+        for f in 0..<x.count {
+            for y in 0..<height {
+                for xx in 0..<width {
+                    for c in 0..<x.channels {
+                        out.data[((f * height + y) * width + xx) * x.channels + c] = x.data[((f * x.height + top + y) * x.width + left + xx) * x.channels + c]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// diffusers' `blend_v`: the first rows of `b` fade in from the last rows of `a`.
+    static func blendVertical(from a: Frames, into b: inout Frames, extent requested: Int) {
+        let extent = min(a.height, b.height, requested)
+        guard extent > 0 else { return }
+        let c = b.channels
+        for f in 0..<b.count {
+            for y in 0..<extent {
+                let wa = Float(1 - Double(y) / Double(extent)), wb = Float(Double(y) / Double(extent))
+                for xx in 0..<min(a.width, b.width) {
+                    for ch in 0..<c {
+                        let ia = ((f * a.height + a.height - extent + y) * a.width + xx) * c + ch
+                        let ib = ((f * b.height + y) * b.width + xx) * c + ch
+                        b.data[ib] = a.data[ia] * wa + b.data[ib] * wb
+                    }
+                }
+            }
+        }
+    }
+
+    /// diffusers' `blend_h`: the first columns of `b` fade in from the last columns of `a`.
+    static func blendHorizontal(from a: Frames, into b: inout Frames, extent requested: Int) {
+        let extent = min(a.width, b.width, requested)
+        guard extent > 0 else { return }
+        let c = b.channels
+        for f in 0..<b.count {
+            for y in 0..<min(a.height, b.height) {
+                for xx in 0..<extent {
+                    let wa = Float(1 - Double(xx) / Double(extent)), wb = Float(Double(xx) / Double(extent))
+                    for ch in 0..<c {
+                        let ia = ((f * a.height + y) * a.width + a.width - extent + xx) * c + ch
+                        let ib = ((f * b.height + y) * b.width + xx) * c + ch
+                        b.data[ib] = a.data[ia] * wa + b.data[ib] * wb
+                    }
+                }
+            }
         }
     }
 
