@@ -38,10 +38,10 @@ func psnr(_ a: Tensor, _ b: Tensor) -> Double {
         #expect(quality >= 50, "PSNR \(quality) dB")
     }
 
-    @Test func firstFrameImageToVideoMatchesWanImageToVideoPipeline() throws {
-        // The fixture PNG decoded by PIL, as diffusers sees it: [0, 255] → [−1, 1].
-        let image = try Fixtures.tensors("tiny-wan-t2v-expected.safetensors").tensor("i2v_unipc")
-        var request = try request(scheduler: "unipc")
+    @Test(arguments: ["unipc", "euler"])
+    func firstFrameImageToVideoMatchesWanImageToVideoPipeline(scheduler: String) throws {
+        let image = try Fixtures.tensors("tiny-wan-t2v-expected.safetensors").tensor("i2v_" + scheduler)
+        var request = try request(scheduler: scheduler)
         request.firstFrame = try FirstFrameFixture.load()
         let frames = try run(request)
         let quality = psnr(frames, image)
