@@ -1,0 +1,54 @@
+"""Named model and training configurations. `smoke` runs in seconds on a CPU (the test suite
+uses it); `mini` is the shipped model's shape."""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    # Data.
+    short_side: int
+    frames: int                       # 4k+1
+    fps: int = 16
+    aspects: tuple = ("16:9", "9:16", "1:1")
+    # Tokenizer.
+    vocab_size: int = 2000
+    tokenizer_captions: int = 20000
+    # VAE (AutoencoderKLWan).
+    vae: dict = field(default_factory=dict)
+    vae_steps: int = 2000
+    vae_batch: int = 4
+    vae_lr: float = 3e-4
+    # Text encoder (UMT5EncoderModel) and transformer (WanTransformer3DModel).
+    text_encoder: dict = field(default_factory=dict)
+    transformer: dict = field(default_factory=dict)
+    dit_steps: int = 20000
+    dit_batch: int = 8
+    dit_lr: float = 2e-4
+    max_sequence_length: int = 512
+    flow_shift: float = 3.0
+    caption_dropout: float = 0.1      # empty caption, so classifier-free guidance has an unconditional model
+    first_frame_probability: float = 0.3  # Wan 2.2 TI2V-style first-frame conditioning
+    latent_statistics_clips: int = 64
+
+
+CONFIGS = {
+    "smoke": Config(
+        name="smoke", short_side=32, frames=5, vocab_size=300, tokenizer_captions=600,
+        vae=dict(base_dim=4, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),
+        vae_steps=3, vae_batch=2,
+        text_encoder=dict(d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=1),
+        transformer=dict(num_attention_heads=2, attention_head_dim=12, num_layers=1, ffn_dim=32, freq_dim=16),
+        dit_steps=3, dit_batch=2, latent_statistics_clips=4),
+    "mini": Config(
+        name="mini", short_side=128, frames=17,
+        vae=dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),
+        text_encoder=dict(d_model=256, d_kv=32, num_heads=8, d_ff=768, num_layers=4),
+        transformer=dict(num_attention_heads=6, attention_head_dim=64, num_layers=8, ffn_dim=1536, freq_dim=256)),
+}
+
+
+def size_for(aspect: str, short_side: int, multiple: int = 16) -> tuple:
+    """(width, height) for an aspect ratio with the given short side, long side rounded to `multiple`."""
+    long_side = max(multiple, round(short_side * 16 / 9 / multiple) * multiple)
+    return {"16:9": (long_side, short_side), "9:16": (short_side, long_side), "1:1": (short_side, short_side)}[aspect]

@@ -1,0 +1,216 @@
+"""Trains Moviola's bundled model and exports it as a diffusers Wan pipeline folder.
+
+  python3 -m training.recipe.train --config mini --out runs/mini            # everything
+  python3 -m training.recipe.train --config smoke --out /tmp/smoke --stage all
+
+Stages (each resumes from the previous stage's files in --out): `tokenizer` (SentencePiece
+unigram on generated English and Chinese captions, saved as spiece.model and tokenizer.json),
+`vae` (AutoencoderKLWan, reconstruction + KL), `dit` (UMT5 text encoder and Wan transformer
+trained jointly with flow matching; captions dropped for guidance; some batches conditioned on a
+clean first frame at timestep 0, Wan 2.2 TI2V style), `export` (the pipeline folder, loadable by
+diffusers' WanPipeline and by `moviola generate`). Everything is seeded; on a GPU pass --device cuda.
+"""
+import argparse
+import json
+import os
+import shutil
+import time
+
+import torch
+
+from .configs import CONFIGS
+from .data import batch, caption_corpus
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def train_tokenizer(config, out, seed):
+    import sentencepiece as spm
+    from transformers.convert_slow_tokenizer import T5Converter
+    folder = os.path.join(out, "tokenizer")
+    os.makedirs(folder, exist_ok=True)
+    corpus = os.path.join(out, "captions.txt")
+    with open(corpus, "w", encoding="utf-8") as f:
+        f.write("\n".join(caption_corpus(seed, config.tokenizer_captions)))
+    prefix = os.path.join(folder, "spiece")
+    spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, vocab_size=config.vocab_size, model_type="unigram",
+                                   character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                                   normalization_rule_name="nmt_nfkc", minloglevel=2, num_threads=1,
+                                   hard_vocab_limit=False)
+    os.remove(prefix + ".vocab")
+
+    class SlowTokenizerShim:  # what T5Converter reads from a slow tokenizer
+        vocab_file = prefix + ".model"
+        add_prefix_space = True
+        _extra_ids = 0
+
+        def convert_tokens_to_ids(self, token):
+            return 1
+
+    T5Converter(SlowTokenizerShim()).converted().save(os.path.join(folder, "tokenizer.json"))
+    log(f"tokenizer: trained on {2 * config.tokenizer_captions} captions")
+
+
+def load_tokenizer(out):
+    from transformers import PreTrainedTokenizerFast
+    return PreTrainedTokenizerFast(tokenizer_file=os.path.join(out, "tokenizer", "tokenizer.json"),
+                                   pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+
+
+def train_vae(config, out, seed, device):
+    from diffusers import AutoencoderKLWan
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(**config.vae).to(device).train()
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
+    start = time.time()
+    for step in range(config.vae_steps):
+        video, _ = batch(config, seed + 1, step, config.vae_batch)
+        video = video.to(device)
+        posterior = vae.encode(video).latent_dist
+        reconstruction = vae.decode(posterior.sample()).sample
+        loss = torch.nn.functional.mse_loss(reconstruction, video) + 1e-6 * posterior.kl().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        if step % 50 == 0 or step == config.vae_steps - 1:
+            log(f"vae step {step + 1}/{config.vae_steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+    vae.eval()
+    # The diffusion model sees (z - mean) / std per channel: measure them on fresh clips.
+    total = torch.zeros(vae.config.z_dim, dtype=torch.float64)
+    squares = torch.zeros_like(total)
+    count = 0
+    with torch.no_grad():
+        for i in range(config.latent_statistics_clips):
+            z = vae.encode(batch(config, seed + 2, i, 1)[0].to(device)).latent_dist.mode().double().cpu()
+            total += z.sum(dim=[0, 2, 3, 4])
+            squares += (z ** 2).sum(dim=[0, 2, 3, 4])
+            count += z.numel() // z.shape[1]
+    mean = total / count
+    std = (squares / count - mean ** 2).clamp(min=1e-6).sqrt()
+    vae.register_to_config(latents_mean=mean.float().tolist(), latents_std=std.float().tolist())
+    vae.save_pretrained(os.path.join(out, "vae"), safe_serialization=True)
+    log("vae: saved with latent statistics")
+
+
+def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
+    """As WanPipeline: real tokens through UMT5, trimmed, zero-padded to max_length."""
+    inputs = tokenizer(captions, padding="max_length", max_length=max_length, truncation=True, add_special_tokens=True,
+                       return_attention_mask=True, return_tensors="pt")
+    ids, mask = inputs.input_ids.to(device), inputs.attention_mask.to(device)
+    lengths = mask.sum(dim=1)
+    longest = int(lengths.max())
+    hidden = text_encoder(ids[:, :longest], mask[:, :longest]).last_hidden_state
+    padded = torch.zeros(len(captions), max_length, hidden.shape[-1], device=device)
+    for i, n in enumerate(lengths.tolist()):
+        padded[i, :n] = hidden[i, :n]
+    return padded
+
+
+def train_dit(config, out, seed, device):
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+    torch.manual_seed(seed)
+    tokenizer = load_tokenizer(out)
+    vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device).eval().requires_grad_(False)
+    mean = torch.tensor(vae.config.latents_mean, device=device).view(1, -1, 1, 1, 1)
+    std = torch.tensor(vae.config.latents_std, device=device).view(1, -1, 1, 1, 1)
+    z = vae.config.z_dim
+    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer.get_vocab()), **config.text_encoder)).to(device).train()
+    transformer = WanTransformer3DModel(in_channels=z, out_channels=z, text_dim=config.text_encoder["d_model"],
+                                        **config.transformer).to(device).train()
+    parameters = list(text_encoder.parameters()) + list(transformer.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=config.dit_lr, weight_decay=0.01)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    patch = transformer.config.patch_size
+    start = time.time()
+    for step in range(config.dit_steps):
+        video, captions = batch(config, seed + 3, step, config.dit_batch)
+        captions = ["" if torch.rand((), generator=generator).item() < config.caption_dropout else c for c in captions]
+        with torch.no_grad():
+            x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
+        b, _, t, h, w = x0.shape
+        u = torch.rand(b, generator=generator)
+        sigma = (config.flow_shift * u / (1 + (config.flow_shift - 1) * u)).to(device)
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        s = sigma.view(b, 1, 1, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        target = noise - x0
+        # Per-token timesteps: a clean first latent frame at timestep 0 for the conditioned samples.
+        conditioned = torch.rand(b, generator=generator) < config.first_frame_probability
+        frame_tokens = (h // patch[1]) * (w // patch[2])
+        timesteps = (sigma * 1000).view(b, 1).repeat(1, t * frame_tokens)
+        loss_mask = torch.ones_like(x0)
+        for i in torch.nonzero(conditioned).flatten().tolist():
+            xt[i, :, 0] = x0[i, :, 0]
+            timesteps[i, :frame_tokens] = 0
+            loss_mask[i, :, 0] = 0
+        context = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device)
+        prediction = transformer(hidden_states=xt, timestep=timesteps, encoder_hidden_states=context, return_dict=False)[0]
+        loss = (((prediction - target) ** 2) * loss_mask).sum() / loss_mask.sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        if step % 50 == 0 or step == config.dit_steps - 1:
+            log(f"dit step {step + 1}/{config.dit_steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+    text_encoder.eval().save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
+    transformer.eval().save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
+    log("dit: saved text encoder and transformer")
+
+
+def export(config, out, destination):
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
+    from transformers import UMT5EncoderModel
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=config.flow_shift,
+                                        solver_order=2, solver_type="bh2", lower_order_final=True, final_sigmas_type="zero")
+    pipe = WanPipeline(tokenizer=load_tokenizer(out),
+                       text_encoder=UMT5EncoderModel.from_pretrained(os.path.join(out, "text_encoder")),
+                       vae=AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")),
+                       transformer=WanTransformer3DModel.from_pretrained(os.path.join(out, "transformer")),
+                       scheduler=scheduler, expand_timesteps=True)
+    if os.path.exists(destination):
+        shutil.rmtree(destination)
+    pipe.save_pretrained(destination, safe_serialization=True)
+    shutil.copy(os.path.join(out, "tokenizer", "spiece.model"), os.path.join(destination, "tokenizer", "spiece.model"))
+    with open(os.path.join(destination, "moviola.json"), "w") as f:
+        json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
+                   "aspects": list(config.aspects), "max_sequence_length": config.max_sequence_length}, f, indent=1)
+    log(f"exported {destination}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", choices=sorted(CONFIGS), default="mini")
+    p.add_argument("--out", required=True, help="working folder for the stages")
+    p.add_argument("--export", help="pipeline folder to write (default OUT/pipeline)")
+    p.add_argument("--stage", choices=["all", "tokenizer", "vae", "dit", "export"], default="all")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--vae-steps", type=int)
+    p.add_argument("--dit-steps", type=int)
+    a = p.parse_args(argv)
+    config = CONFIGS[a.config]
+    overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps}.items() if v is not None}
+    if overrides:
+        config = config.__class__(**{**config.__dict__, **overrides})
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    started = time.time()
+    if a.stage in ("all", "tokenizer"):
+        train_tokenizer(config, a.out, a.seed)
+    if a.stage in ("all", "vae"):
+        train_vae(config, a.out, a.seed, a.device)
+    if a.stage in ("all", "dit"):
+        train_dit(config, a.out, a.seed, a.device)
+    if a.stage in ("all", "export"):
+        export(config, a.out, a.export or os.path.join(a.out, "pipeline"))
+    log(f"done in {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
