@@ -39,8 +39,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Seed for the initial noise.")
     var seed: UInt64 = 0
 
-    @Option(help: "Denoising steps.")
-    var steps: Int = 30
+    @Option(name: .customLong("steps"), help: "Denoising steps (default: the model's moviola.json, else 30).")
+    var stepsOption: Int?
 
     @Option(help: "Classifier-free guidance scale (1 disables guidance).")
     var guidance: Float = 5.0
@@ -54,8 +54,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Clip length in seconds (instead of --frames).")
     var duration: Double?
 
-    @Option(help: "Frames per second of the output file.")
-    var fps: Int = 16
+    @Option(name: .customLong("fps"), help: "Frames per second of the output file (default: the model's, else 16).")
+    var fpsOption: Int?
 
     @Option(help: "Output size WxH; rounded down to multiples of 16.")
     var size: String?
@@ -63,8 +63,26 @@ struct Generate: ParsableCommand {
     @Option(help: "Aspect ratio 16:9, 9:16 or 1:1 at --resolution on the short side (instead of --size).")
     var aspect: String?
 
-    @Option(help: "Short side in pixels for --aspect.")
-    var resolution: Int = 480
+    @Option(name: .customLong("resolution"), help: "Short side in pixels for --aspect (default: the model's, else 480).")
+    var resolutionOption: Int?
+
+    /// Defaults a model folder can carry in `moviola.json` (written by the training recipe).
+    struct ModelDefaults: Decodable {
+        var short_side: Int?
+        var frames: Int?
+        var fps: Int?
+        var steps: Int?
+    }
+
+    var defaults: ModelDefaults {
+        let path = ((model ?? MoviolaHome.resolve("models/moviola-mini")) as NSString).appendingPathComponent("moviola.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let parsed = try? JSONDecoder().decode(ModelDefaults.self, from: data) else { return ModelDefaults() }
+        return parsed
+    }
+    var steps: Int { stepsOption ?? defaults.steps ?? 30 }
+    var fps: Int { fpsOption ?? defaults.fps ?? 16 }
+    var resolution: Int { resolutionOption ?? defaults.short_side ?? 480 }
 
     @Option(help: "First frame (PNG, JPEG, …): image-to-video.")
     var image: String?
@@ -135,6 +153,9 @@ struct Generate: ParsableCommand {
             throw EngineError("\(error.message); latents-only generation: --prompt-embeds FILE --output-latents FILE")
         }
         if !quiet { notice(String(format: "loaded %@ in %.1f s", folder.path, Date().timeIntervalSince(loadStart))) }
+        if let card = try ModelCard.load(folder: folder.path), card.vocabulary != nil, card.knownConcepts(in: prompt).isEmpty {
+            notice("warning: this model knows none of the objects, colours or backgrounds in the prompt, so the clip will not follow it; `moviola models` lists what it can draw")
+        }
 
         var earlierClip: [RGBImage] = []
         if let extend {
@@ -145,7 +166,7 @@ struct Generate: ParsableCommand {
             if size != nil || aspect != nil { notice("--extend keeps the size of \(extend)") }
         }
         let (width, height) = try earlierClip.last.map { ($0.width, $0.height) } ?? outputSize(multiple: pipeline.sizeMultiple)
-        var frameCount = frames ?? duration.map { Int(($0 * Double(fps)).rounded()) } ?? 17
+        var frameCount = frames ?? duration.map { Int(($0 * Double(fps)).rounded()) } ?? defaults.frames ?? 17
         let t = pipeline.temporalScale
         if (frameCount - 1) % t != 0 {
             let adjusted = max(1, frameCount / t * t + 1)

@@ -8,11 +8,10 @@ struct Moviola: ParsableCommand {
         commandName: "moviola",
         abstract: "Self-hosted text-to-video generation (Wan architecture, CPU-first, exact).",
         discussion: """
-            Built so far: the diffusion transformer and schedulers (generate stops at latents), and the transformer \
-            benchmark. Not built yet: the text encoder, the VAE and MP4 output, the bundled model, `serve`, `worker`, \
-            `verify`, `moderate`, `ca` and `admin`.
+            Built: generate (text or image to H.264 MP4, or latents for replays), models, bench. \
+            Not built yet: serve, worker, verify, moderate, ca and admin (each arrives with its issue).
             """,
-        subcommands: [Generate.self, Bench.self]
+        subcommands: [Generate.self, Models.self, Bench.self]
     )
 }
 

@@ -47,6 +47,10 @@ err = (sum((x - y) ** 2 for x, y in zip(a, b)) / sum(y * y for y in b)) ** 0.5
 sys.exit(0 if err <= 1e-4 else 1)
 PY
 
+"$bin" models --model "$fixture" >"$work/models.txt" 2>&1
+check "models says when no card is present" grep -q "no moviola.json" "$work/models.txt"
+check "models lists the components" grep -q "transformer=WanTransformer3DModel" "$work/models.txt"
+
 printf 'not an image' > "$work/broken.png"
 fails_with "corrupt image" "broken.png" "$bin" generate "a ball" --model "$fixture" --image "$work/broken.png" -o "$work/e.mp4" --frames 5 --size 64x48 --steps 1 --quiet
 fails_with "unreadable model folder" "model folder not found" "$bin" generate "a ball" --model "$work/nowhere" -o "$work/e.mp4"

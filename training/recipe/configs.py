@@ -40,6 +40,14 @@ CONFIGS = {
         text_encoder=dict(d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=1),
         transformer=dict(num_attention_heads=2, attention_head_dim=12, num_layers=1, ffn_dim=32, freq_dim=16),
         dit_steps=3, dit_batch=2, latent_statistics_clips=4),
+    # Small enough to train on a 2-core CPU in about an hour: 64-px clips of 9 frames.
+    "cpu-preview": Config(
+        name="cpu-preview", short_side=64, frames=9, vocab_size=1500, tokenizer_captions=8000,
+        vae=dict(base_dim=16, z_dim=8, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),
+        vae_steps=800, vae_batch=4, vae_lr=5e-4,
+        text_encoder=dict(d_model=128, d_kv=32, num_heads=4, d_ff=384, num_layers=2),
+        transformer=dict(num_attention_heads=4, attention_head_dim=64, num_layers=6, ffn_dim=768, freq_dim=128),
+        dit_steps=3000, dit_batch=8, dit_lr=3e-4, latent_statistics_clips=32),
     "mini": Config(
         name="mini", short_side=128, frames=17,
         vae=dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),

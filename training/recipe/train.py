@@ -20,6 +20,7 @@ import torch
 
 from .configs import CONFIGS
 from .data import batch, caption_corpus
+from .vocabulary import vocabulary
 
 
 def log(message):
@@ -177,7 +178,8 @@ def export(config, out, destination):
     shutil.copy(os.path.join(out, "tokenizer", "spiece.model"), os.path.join(destination, "tokenizer", "spiece.model"))
     with open(os.path.join(destination, "moviola.json"), "w") as f:
         json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
-                   "aspects": list(config.aspects), "max_sequence_length": config.max_sequence_length}, f, indent=1)
+                   "steps": 20, "aspects": list(config.aspects), "max_sequence_length": config.max_sequence_length,
+                   "vocabulary": vocabulary()}, f, indent=1, ensure_ascii=False)
     log(f"exported {destination}")
 
 
