@@ -138,25 +138,32 @@ struct BenchTransformer: ParsableCommand {
     static func runPeer(python: String, script: String, config: TransformerBenchShape, threads: Int, steps: Int) -> Double? {
         guard FileManager.default.fileExists(atPath: script) else { return nil }
         let c = config.config
+        guard let line = PythonPeer.run(python, [script, "--heads", "\(c.numAttentionHeads)", "--head-dim", "\(c.attentionHeadDim)",
+                                                 "--layers", "\(c.numLayers)", "--ffn-dim", "\(c.ffnDim)", "--text-dim", "\(c.textDim)",
+                                                 "--freq-dim", "\(c.freqDim)", "--latent", "\(config.latent.t)x\(config.latent.h)x\(config.latent.w)",
+                                                 "--text-tokens", "\(config.textTokens)", "--threads", "\(threads)", "--steps", "\(steps)"]),
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let seconds = (json["seconds_per_step"] as? NSNumber)?.doubleValue
+        else { return nil }
+        peerVersion = json["torch"] as? String ?? "?"
+        return seconds
+    }
+}
+
+/// Runs a Python peer script and returns its last line of output, or nil when it failed.
+enum PythonPeer {
+    static func run(_ python: String, _ arguments: [String]) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, "--heads", "\(c.numAttentionHeads)", "--head-dim", "\(c.attentionHeadDim)",
-                             "--layers", "\(c.numLayers)", "--ffn-dim", "\(c.ffnDim)", "--text-dim", "\(c.textDim)",
-                             "--freq-dim", "\(c.freqDim)", "--latent", "\(config.latent.t)x\(config.latent.h)x\(config.latent.w)",
-                             "--text-tokens", "\(config.textTokens)", "--threads", "\(threads)", "--steps", "\(steps)"]
+        process.arguments = [python] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.standardError
         do { try process.run() } catch { return nil }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(data: data, encoding: .utf8)?.split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let seconds = (json["seconds_per_step"] as? NSNumber)?.doubleValue
-        else { return nil }
-        peerVersion = json["torch"] as? String ?? "?"
-        return seconds
+        guard process.terminationStatus == 0 else { return nil }
+        return String(data: data, encoding: .utf8)?.split(separator: "\n").last.map(String.init) ?? ""
     }
 }
 
@@ -238,7 +245,7 @@ struct BenchPipeline: ParsableCommand {
         let folderPath = (folder as NSString).isAbsolutePath ? folder : MoviolaHome.resolve(folder)
         if !FileManager.default.fileExists(atPath: folderPath + "/model_index.json") {
             print("writing the random-weight pipeline to \(folderPath) with diffusers…")
-            guard Self.runPython(python, [script, "--make", folderPath]) != nil else {
+            guard PythonPeer.run(python, [script, "--make", folderPath]) != nil else {
                 throw fail("cannot create the benchmark pipeline: install tools/bench/requirements.txt (pip install -r tools/bench/requirements.txt)")
             }
         }
@@ -264,7 +271,7 @@ struct BenchPipeline: ParsableCommand {
         print(String(format: "moviola:   text %.2f s, %.2f s per step, VAE decode %.2f s, end to end %.2f s, peak memory %.0f MB",
                      textOnly, perStep, ours.decode, ours.total, ours.memory))
         guard !noPeer else { return }
-        guard let line = Self.runPython(python, [script, "--run", folderPath, "--frames", "\(frames)", "--size", size,
+        guard let line = PythonPeer.run(python, [script, "--run", folderPath, "--frames", "\(frames)", "--size", size,
                                                  "--steps", "\(steps)", "--threads", "\(compute.threads)"]),
               let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let text = json["text_encoding"] as? Double, let step = json["per_step"] as? Double,
@@ -278,20 +285,5 @@ struct BenchPipeline: ParsableCommand {
                      text, step, decode, total, memory, json["torch"] as? String ?? "?"))
         print(String(format: "speed-up over diffusers: text %.2f×, step %.2f×, VAE decode %.2f×, end to end %.2f×",
                      text / textOnly, step / perStep, decode / ours.decode, total / ours.total))
-    }
-
-    /// Runs the peer script and returns its last output line, or nil when it failed.
-    static func runPython(_ python: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.standardError
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(data: data, encoding: .utf8)?.split(separator: "\n").last.map(String.init) ?? ""
     }
 }
