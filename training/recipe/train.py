@@ -110,7 +110,7 @@ def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
     return padded
 
 
-def train_dit(config, out, seed, device):
+def train_dit(config, out, seed, device, checkpoint_every=0):
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
     torch.manual_seed(seed)
@@ -126,6 +126,15 @@ def train_dit(config, out, seed, device):
     optimizer = torch.optim.AdamW(parameters, lr=config.dit_lr, weight_decay=0.01)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     patch = transformer.config.patch_size
+
+    def save(step):
+        # Saved in place, so an interrupted run still leaves the latest weights to export.
+        text_encoder.save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
+        transformer.save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
+        with open(os.path.join(out, "dit_progress.json"), "w") as f:
+            json.dump({"steps": step, "seconds": round(time.time() - start)}, f)
+        log(f"dit: saved text encoder and transformer after {step} steps")
+
     start = time.time()
     for step in range(config.dit_steps):
         video, captions = batch(config, seed + 3, step, config.dit_batch)
@@ -157,9 +166,9 @@ def train_dit(config, out, seed, device):
         optimizer.step()
         if step % 50 == 0 or step == config.dit_steps - 1:
             log(f"dit step {step + 1}/{config.dit_steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
-    text_encoder.eval().save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
-    transformer.eval().save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
-    log("dit: saved text encoder and transformer")
+        if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < config.dit_steps:
+            save(step + 1)
+    save(config.dit_steps)
 
 
 def export(config, out, destination):
@@ -194,6 +203,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--vae-steps", type=int)
     p.add_argument("--dit-steps", type=int)
+    p.add_argument("--checkpoint-every", type=int, default=200, help="save the text encoder and transformer every N steps")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps}.items() if v is not None}
@@ -208,7 +218,7 @@ def main(argv=None):
     if a.stage in ("all", "vae"):
         train_vae(config, a.out, a.seed, a.device)
     if a.stage in ("all", "dit"):
-        train_dit(config, a.out, a.seed, a.device)
+        train_dit(config, a.out, a.seed, a.device, a.checkpoint_every)
     if a.stage in ("all", "export"):
         export(config, a.out, a.export or os.path.join(a.out, "pipeline"))
     log(f"done in {time.time() - started:.0f} s")
