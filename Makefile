@@ -7,13 +7,14 @@ deps:
 # ffprobe (from ffmpeg) checks the files the CLI writes; pytest runs the training-world tests.
 test-deps: deps
 	@command -v ffprobe >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; }
-	python3 -m pip install -q --disable-pip-version-check -r training/requirements.txt
+	python3 -m pip install -q --disable-pip-version-check -r training/requirements.txt -r eval/requirements.txt
 
 build: deps
 	swift build --build-tests
 
 test: test-deps build
 	python3 -m pytest -q training/tests
+	python3 -m pytest -q eval/tests
 	bash Tests/cli/generate.sh
 	swift test
 

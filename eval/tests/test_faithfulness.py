@@ -108,10 +108,12 @@ import json, struct, sys
 args = sys.argv[1:]
 assert args[0] == "generate"
 opt = {{args[i]: args[i + 1] for i in range(2, len(args) - 1) if args[i].startswith("-")}}
-short, frames = 32, int(opt.get("--frames", 5))
-w, h = {{"16:9": (48, 32), "9:16": (32, 48), "1:1": (32, 32)}}[opt["--aspect"]]
+frames, short = int(opt["--frames"]), int(opt["--resolution"])
+long = short * 16 // 9 // 16 * 16
+w, h = {{"16:9": (long, short), "9:16": (short, long), "1:1": (short, short)}}[opt["--aspect"]]
 data = struct.pack("<%df" % (frames * h * w * 3), *([0.5] * (frames * h * w * 3)))
-header = json.dumps({{"frames": {{"dtype": "F32", "shape": [frames, h, w, 3], "data_offsets": [0, len(data)]}}}}).encode()
+meta = {{"dtype": "F32", "shape": [frames, h, w, 3], "data_offsets": [0, len(data)]}}
+header = json.dumps({{"frames": meta}}).encode()
 open(opt["--output-raw"], "wb").write(struct.pack("<Q", len(header)) + header + data)
 open(opt["-o"], "wb").write(b"")
 with open(opt["-o"] + ".log", "w") as f:
