@@ -71,7 +71,7 @@ ORBIT_MAX_RESIDUAL = 0.35   # ... whose radial residual is below this fraction o
 CAM_ZOOM = 0.08             # camera: |log scale| above this is a zoom (slow zoom: log 1.25 = 0.22)
 CAM_ROLL_DEG = 4.0          # camera: rotation above this is a roll (slow roll: 12 degrees)
 CAM_SHIFT = 0.02            # camera: background shift above this is a move (slow pan: 0.14)
-KIND_SHRINK = 0.5           # kind classifier: per-kind covariance shrunk this far towards the pooled one
+KIND_SHRINK = 0.3           # kind classifier: per-kind covariance shrunk this far towards the pooled one
 TELEPORT_FLOOR = 0.15       # a blob jump above max(this, 1.5 x the scene's largest true step + 0.05)
                             # between consecutive frames is a teleport
 
@@ -568,27 +568,35 @@ def _rotation_step(g0: np.ndarray, g1: np.ndarray, c0: np.ndarray, c1: np.ndarra
 
 # ------------------------------------------------------------------------------------ shape / background
 
-SHAPE_FEATURES = ("solidity", "holes", "elongation", "spread", "satellites", "offset", "boundary", "details",
+SHAPE_FEATURES = ("solidity", "holes", "elongation", "spread", "offset", "boundary", "details",
                   "hu1", "hu2", "hu3", "hu4")
 
 
 def shape_descriptor(raw: np.ndarray, labels: np.ndarray, req: int, blobs: Blobs, j: int) -> np.ndarray | None:
     """Rotation- and scale-invariant descriptor of blob j (see SHAPE_FEATURES): solidity (area /
-    convex hull), holes in the colour mask, elongation, area / circumscribed circle, detached pixels
-    of the colour nearby (the sun's rays), centroid offset from the box centre, boundary length,
-    pixels of other colours in the holes and around the edge (wheels, windows, eyes, trunk, door)
-    and the first four Hu moment invariants of the colour mask (log scale)."""
-    blob = blobs.labels == blobs.ids[j]
+    convex hull), holes in the colour mask, elongation, area / circumscribed circle, centroid offset
+    from the box centre, boundary length, pixels of other colours in the holes and around the edge
+    (wheels, windows, eyes, trunk, door) and the first four Hu moment invariants (log scale). Small
+    detached pieces of the colour close to the blob count as part of it (the sun's rays touch its
+    disc at small sizes and come apart at large ones)."""
     x0, y0, x1, y1 = blobs.boxes[j]
     pad = int(max(x1 - x0, y1 - y0)) + 2
     h, w = raw.shape
     ya, yb, xa, xb = max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
-    blob, rawc = blob[ya:yb, xa:xb], raw[ya:yb, xa:xb]
-    labc = labels[ya:yb, xa:xb]
-    region = blob | (ndimage.binary_dilation(blob, structure=_EIGHT) & rawc)
-    lab, _ = ndimage.label(region, structure=_EIGHT)
-    ids = np.unique(lab[blob])
-    region = np.isin(lab, ids[ids > 0])
+    blob = (blobs.labels == blobs.ids[j])[ya:yb, xa:xb]
+    rawc, labc = raw[ya:yb, xa:xb], labels[ya:yb, xa:xb]
+    comp, n = ndimage.label(rawc, structure=_EIGHT)
+    own = set(np.unique(comp[blob]).tolist()) - {0}
+    barea = float(blob.sum())
+    bys, bxs = np.nonzero(blob)
+    yy, xx = np.mgrid[0:blob.shape[0], 0:blob.shape[1]]
+    dist = np.hypot(xx - bxs.mean(), yy - bys.mean())
+    idx = np.arange(1, n + 1)
+    sizes = ndimage.sum_labels(rawc, comp, idx)
+    nearest = ndimage.minimum(dist, comp, idx)
+    reach = 1.8 * math.sqrt(barea / math.pi)
+    keep = [i for i in idx if i in own or (sizes[i - 1] < 0.25 * barea and nearest[i - 1] <= reach)]
+    region = np.isin(comp, keep)
     filled = ndimage.binary_fill_holes(region)
     farea = float(filled.sum())
     if farea < 8:
@@ -608,15 +616,11 @@ def shape_descriptor(raw: np.ndarray, labels: np.ndarray, req: int, blobs: Blobs
         return None
     solidity = farea / max(hull, 1.0)
     hole = 1.0 - float(region.sum()) / farea
-    yy, xx = np.mgrid[0:filled.shape[0], 0:filled.shape[1]]
-    near = np.hypot(xx - cx, yy - cy) <= 2.0 * r_eq
-    satellites = float((rawc & near & ~filled).sum()) / farea
     offset = math.hypot((xs.min() + xs.max() + 1) / 2 - (cx + 0.5), (ys.min() + ys.max() + 1) / 2 - (cy + 0.5)) / r_eq
     boundary = float((filled & ~ndimage.binary_erosion(filled, structure=_CROSS)).sum()) / (2 * math.pi * r_eq)
     zone = (ndimage.binary_dilation(filled, structure=_EIGHT, iterations=2) & ~filled) | (filled & ~region)
     details = float((zone & (labc != req) & (labc != BG_LABEL)).sum()) / farea
-    return np.concatenate([[solidity, hole, elong, spread, satellites, offset, boundary, details],
-                           hu_moments(region)])
+    return np.concatenate([[solidity, hole, elong, spread, offset, boundary, details], hu_moments(region)])
 
 
 def hu_moments(mask: np.ndarray) -> np.ndarray:
@@ -932,7 +936,7 @@ class Analyzer:
 
     def classify_kind(self, desc: np.ndarray | None) -> str | None:
         """Regularised discriminant analysis: the most likely kind under a Gaussian per kind whose
-        covariance is shrunk halfway towards the pooled within-kind covariance."""
+        covariance is shrunk by KIND_SHRINK towards the pooled within-kind covariance."""
         if desc is None or not self.kind_models:
             return None
         scores = []
@@ -1290,8 +1294,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     oracle_results, en_results, zh_results = [], [], []
     clips = []
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="moviola-faithfulness-"))
     if not args.oracle_only:
+        work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="moviola-faithfulness-"))
         work.mkdir(parents=True, exist_ok=True)
         binary = args.moviola or default_binary()
         log(f"generating {2 * len(prompts)} clips with {binary} into {work}")
@@ -1317,7 +1321,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         record["oracle"] = verdict
         for lang, target in (("en", en_results), ("zh", zh_results)):
             if lang in model_frames:
-                v = analyzer.score(analyzer.measure(model_frames[lang], scene, step, args.compensation), scene, travel)
+                features = analyzer.measure(model_frames[lang], scene, step, args.compensation)
+                v = analyzer.score(features, scene, travel)
                 target.append((p, v))
                 record[lang + "_result"] = v
         clips.append(record)
@@ -1330,8 +1335,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows += split_rows("model-ZH", zh_results, kind_measured)
     summary = {name: s for name, s in rows}
     report: dict[str, Any] = {
-        "config": {"count": args.count, "prompt_set": args.prompt_set, "short_side": short, "frames": frames, "fps": fps,
-                   "model": args.model, "moviola": None if args.oracle_only else (args.moviola or default_binary()),
+        "config": {"count": args.count, "prompt_set": args.prompt_set, "short_side": short, "frames": frames,
+                   "fps": fps, "model": args.model,
+                   "moviola": None if args.oracle_only else (args.moviola or default_binary()),
                    "steps": args.steps, "compensation": args.compensation, "calibration_per_cell": args.calibration},
         "kind_measured": kind_measured,
         "kind_note": (None if kind_measured else
