@@ -71,6 +71,9 @@ ORBIT_MAX_RESIDUAL = 0.35   # ... whose radial residual is below this fraction o
 CAM_ZOOM = 0.08             # camera: |log scale| above this is a zoom (slow zoom: log 1.25 = 0.22)
 CAM_ROLL_DEG = 4.0          # camera: rotation above this is a roll (slow roll: 12 degrees)
 CAM_SHIFT = 0.02            # camera: background shift above this is a move (slow pan: 0.14)
+CAM_SIGNIFICANCE = 3.0      # camera: and above this many standard errors of the measurement
+KIND_AUGMENT_BLUR = 0.7     # kind classifier: also trained on copies blurred by this (px) ...
+KIND_AUGMENT_NOISE = 0.02   # ... with this much noise added
 KIND_SHRINK = 0.3           # kind classifier: per-kind covariance shrunk this far towards the pooled one
 TELEPORT_FLOOR = 0.15       # a blob jump above max(this, 1.5 x the scene's largest true step + 0.05)
                             # between consecutive frames is a teleport
@@ -285,11 +288,15 @@ def _pyr_down(img: np.ndarray) -> np.ndarray:
     return 0.25 * (img[0::2, 0::2] + img[1::2, 0::2] + img[0::2, 1::2] + img[1::2, 1::2])
 
 
-def _lk_similarity(i0: np.ndarray, i1: np.ndarray, w0: np.ndarray, p: np.ndarray, free: np.ndarray,
-                   iters: int = 8) -> np.ndarray:
+LK_DAMPING, LK_PRIOR, LK_SIGMA = 0.1, 1e-3, 1.0   # Levenberg-Marquardt damping, prior, pre-blur (px)
+
+
+def _lk_similarity(i0: np.ndarray, i1: np.ndarray, m0: np.ndarray, m1: np.ndarray, p: np.ndarray,
+                   free: np.ndarray, iters: int = 8) -> np.ndarray:
     """Gauss-Newton / IRLS fit of a similarity warp (about the frame centre, coordinates in units of
-    the short side) taking image i0 [H,W,C] to i1. p = (a, b, dx, dy): x1 = (1+a) x - b y + dx,
-    y1 = b x + (1+a) y + dy. `free` masks which parameters are estimated."""
+    the short side) taking image i0 [H,W,C] to i1, using pixels that are background (m0, m1 bool)
+    in both. p = (a, b, dx, dy): x1 = (1+a) x - b y + dx, y1 = b x + (1+a) y + dy. `free` masks
+    which parameters are estimated."""
     h, w = i0.shape[:2]
     s = float(min(h, w))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -301,7 +308,8 @@ def _lk_similarity(i0: np.ndarray, i1: np.ndarray, w0: np.ndarray, p: np.ndarray
         px = ((1 + a) * x - b * y + dx) * s + w / 2 - 0.5
         py = (b * x + (1 + a) * y + dy) * s + h / 2 - 0.5
         inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
-        wt = w0 * inside
+        wt = (m0 & inside & (ndimage.map_coordinates(m1.astype(np.float64), [py, px], order=0, mode="nearest") > 0.5))
+        wt = wt.astype(np.float64)
         if wt.sum() < 20:
             break
         rows, jac_rows, wts = [], [], []
@@ -322,7 +330,9 @@ def _lk_similarity(i0: np.ndarray, i1: np.ndarray, w0: np.ndarray, p: np.ndarray
         wv = wv * np.where(np.abs(r) <= k, 1.0, k / np.maximum(np.abs(r), 1e-12))
         a_mat = jac.T @ (jac * wv[:, None])
         g = jac.T @ (wv * r)
-        a_mat += np.eye(a_mat.shape[0]) * (1e-6 * np.trace(a_mat) + 1e-9)
+        # damping: a parameter the background barely constrains (a gradient sky says nothing about
+        # sideways shifts) stays where it is instead of drifting on noise
+        a_mat += np.diag(LK_DAMPING * np.diag(a_mat)) + np.eye(a_mat.shape[0]) * (LK_PRIOR * np.max(np.diag(a_mat)) + 1e-12)
         delta = -np.linalg.solve(a_mat, g)
         step = np.zeros(4)
         step[free] = delta
@@ -330,17 +340,23 @@ def _lk_similarity(i0: np.ndarray, i1: np.ndarray, w0: np.ndarray, p: np.ndarray
         p += step
         if np.max(np.abs(step)) < 1e-4:
             break
-    return p
+    # standard errors of the parameters (residual scale, and pixel noise correlated over the blur
+    # footprint, which shrinks the independent samples by about 4 pi sigma^2)
+    var = np.zeros(4)
+    if "a_mat" in locals():
+        var[free] = scale ** 2 * np.diag(np.linalg.inv(a_mat)) * max(1.0, 4 * math.pi * LK_SIGMA ** 2)
+    return p, var
 
 
-def measure_camera(frames: np.ndarray, object_mask: np.ndarray, background: str) -> list[np.ndarray]:
-    """Per consecutive frame pair, the similarity params (a, b, dx, dy) of the background motion.
-    Components the background cannot show are held at 0."""
+def measure_camera(frames: np.ndarray, object_mask: np.ndarray, background: str) -> "CameraTrack":
+    """The picture's motion relative to frame 0 as seen on the background: a similarity transform
+    fitted between consecutive frames, chained. Components the background cannot show stay 0. The
+    track carries the standard errors of (log scale, roll, shift x, shift y) at the last frame."""
     comps = MEASURABLE[background]
     free = np.array(["zoom" in comps, "roll" in comps, "x" in comps, "y" in comps])
-    t_count, h, w = frames.shape[:3]
+    t_count = frames.shape[0]
     if not free.any() or t_count < 2:
-        return [np.zeros(4) for _ in range(max(0, t_count - 1))]
+        return params_track([np.zeros(4)] * t_count)
     img = frames.astype(np.float64) / 255.0
     # Large frames are estimated at about 64 pixels (the parameters do not depend on the size).
     while min(img.shape[1:3]) > 80:
@@ -357,17 +373,30 @@ def measure_camera(frames: np.ndarray, object_mask: np.ndarray, background: str)
     levels = []
     cur_img, cur_bg = img, bg.astype(np.float64)
     for _ in range(2 if s >= 48 else 1):
-        levels.append((ndimage.gaussian_filter(cur_img, sigma=(0, 1.0, 1.0, 0)), cur_bg))
+        levels.append((ndimage.gaussian_filter(cur_img, sigma=(0, LK_SIGMA, LK_SIGMA, 0)), cur_bg > 0.5))
         cur_img = np.stack([np.stack([_pyr_down(f[..., c]) for c in range(3)], -1) for f in cur_img])
-        cur_bg = np.stack([_pyr_down(b) for b in cur_bg]) > 0.99
-    params = []
-    for t in range(t_count - 1):
+        cur_bg = np.stack([_pyr_down(b.astype(np.float64)) for b in cur_bg]) > 0.99
+    m = np.zeros((t_count, 2, 2))
+    d = np.zeros((t_count, 2))
+    m[0] = np.eye(2)
+    var = np.zeros(4)
+    for t in range(1, t_count):
         p = np.zeros(4)
         for lvl_img, lvl_bg in reversed(levels):
-            wmask = (lvl_bg[t] > 0.5) & (lvl_bg[t + 1] > 0.5)
-            p = _lk_similarity(lvl_img[t], lvl_img[t + 1], wmask.astype(np.float64), p, free)
-        params.append(p)
-    return params
+            p, v = _lk_similarity(lvl_img[t - 1], lvl_img[t], lvl_bg[t - 1], lvl_bg[t], p, free)
+        a, b, dx, dy = p
+        step = np.array([[1 + a, -b], [b, 1 + a]])
+        m[t] = step @ m[t - 1]
+        d[t] = step @ d[t - 1] + np.array([dx, dy])
+        var += v
+    return CameraTrack(m, d, np.sqrt(var))
+
+
+def params_track(params: list[np.ndarray]) -> "CameraTrack":
+    """CameraTrack from per-frame similarity parameters (a, b, dx, dy) relative to frame 0."""
+    m = np.array([[[1 + a, -b], [b, 1 + a]] for a, b, _, _ in params], dtype=np.float64)
+    d = np.array([[dx, dy] for _, _, dx, dy in params], dtype=np.float64)
+    return CameraTrack(m.reshape(-1, 2, 2), d.reshape(-1, 2))
 
 
 @dataclass
@@ -376,6 +405,7 @@ class CameraTrack:
 
     M: np.ndarray  # [T, 2, 2]
     D: np.ndarray  # [T, 2]
+    sigma: np.ndarray | None = None   # measured tracks: standard errors (a ~ log scale, b ~ roll rad, dx, dy)
 
     @property
     def scale(self) -> np.ndarray:
@@ -387,18 +417,6 @@ class CameraTrack:
 
     def to_reference(self, t: int, pts: np.ndarray) -> np.ndarray:
         return (np.linalg.inv(self.M[t]) @ (pts - self.D[t]).T).T
-
-
-def accumulate(params: list[np.ndarray]) -> CameraTrack:
-    t_count = len(params) + 1
-    m = np.zeros((t_count, 2, 2))
-    d = np.zeros((t_count, 2))
-    m[0] = np.eye(2)
-    for t, (a, b, dx, dy) in enumerate(params):
-        step = np.array([[1 + a, -b], [b, 1 + a]])
-        m[t + 1] = step @ m[t]
-        d[t + 1] = step @ d[t] + np.array([dx, dy])
-    return CameraTrack(m, d)
 
 
 def nominal_camera(scene: Scene, frames: int) -> CameraTrack:
@@ -447,19 +465,18 @@ def classify_camera(feats: np.ndarray, comps: frozenset[str], thresholds: np.nda
     if not comps:
         return "unmeasurable"
     log_s, ang, tx, ty = feats
-    zoom_thr, roll_thr, shift_thr, _ = CAM_THRESHOLDS if thresholds is None else thresholds
+    zoom_thr, roll_thr, shift_thr, shift_thr_y = CAM_THRESHOLDS if thresholds is None else thresholds
     options = []
     if abs(log_s) > zoom_thr:
         options.append((abs(log_s) / CAM_NOMINAL[0], "zoom_in" if log_s > 0 else "zoom_out"))
     if abs(ang) > roll_thr:
         # a camera rolling clockwise turns the picture counter-clockwise (negative on screen)
         options.append((abs(ang) / CAM_NOMINAL[1], "roll_clockwise" if ang < 0 else "roll_counterclockwise"))
-    if max(abs(tx), abs(ty)) > shift_thr:
-        # the picture moves opposite to the camera
-        if abs(tx) >= abs(ty):
-            options.append((abs(tx) / CAM_NOMINAL[2], "left" if tx > 0 else "right"))
-        else:
-            options.append((abs(ty) / CAM_NOMINAL[3], "up" if ty > 0 else "down"))
+    # the picture moves opposite to the camera
+    if abs(tx) > shift_thr and abs(tx) >= abs(ty):
+        options.append((abs(tx) / CAM_NOMINAL[2], "left" if tx > 0 else "right"))
+    elif abs(ty) > shift_thr_y and abs(ty) > abs(tx):
+        options.append((abs(ty) / CAM_NOMINAL[3], "up" if ty > 0 else "down"))
     return max(options)[1] if options else "static"
 
 
@@ -733,17 +750,20 @@ class Analyzer:
         objmask = ndimage.binary_dilation(raw | (labels < BG_LABEL), structure=_EIGHT[None], iterations=grow)
         objmask_req = ndimage.binary_dilation(raw, structure=_EIGHT[None], iterations=2)
         if camera:
-            params = measure_camera(frames, objmask, scene.background)
+            measured = measure_camera(frames, objmask, scene.background)
         else:
-            params = [np.zeros(4) for _ in range(t_count - 1)]
-        measured = accumulate(params) if params else accumulate([])
+            measured = params_track([np.zeros(4)] * t_count)
         comps = MEASURABLE[scene.background]
         cam_vec = camera_features(measured, comps) - self.camera_baseline.get(scene.background, 0.0)
-        cam_class = classify_camera(cam_vec, comps, self.camera_thresholds.get(scene.background))
+        thresholds = self.camera_thresholds.get(scene.background, CAM_THRESHOLDS)
+        if measured.sigma is not None:   # a move must also stand out from the measurement's noise
+            noise = measured.sigma * np.array([1.0, math.degrees(1.0), 1.0, 1.0])
+            thresholds = np.maximum(thresholds, CAM_SIGNIFICANCE * noise)
+        cam_class = classify_camera(cam_vec, comps, thresholds)
         cam_feats = dict(zip(("log_scale", "roll_deg", "shift_x", "shift_y"), map(float, cam_vec))) if comps else {}
         nominal = nominal_camera(scene, t_count)
         if compensation == "none":
-            track = accumulate([np.zeros(4)] * (t_count - 1))
+            track = params_track([np.zeros(4)] * t_count)
         elif compensation == "nominal" or cam_class in ("unmeasurable", CAMERA_GROUP[scene.camera]):
             # the requested move is what the background shows (or the background cannot show any):
             # undo it as the world performs it, object layer included (parallax is exact)
@@ -1003,8 +1023,7 @@ class Analyzer:
             for seed in (21, 22, 23):
                 img = render_background(bg, camera_path("static", "none", self.frames), width, height, self.fps, seed)
                 frames = to_uint8(img)
-                params = measure_camera(frames, np.zeros(frames.shape[:3], dtype=bool), bg)
-                vecs.append(camera_features(accumulate(params), comps))
+                vecs.append(camera_features(measure_camera(frames, np.zeros(frames.shape[:3], dtype=bool), bg), comps))
             base = np.mean(vecs, axis=0)
             self.camera_baseline[bg] = base
             drift = np.abs(base)
@@ -1046,12 +1065,15 @@ class Analyzer:
                     "threshold": round(thr, 4), "slow_median": round(ms, 4), "fast_median": round(mf, 4),
                     "slow_max": round(max(slow), 4), "fast_min": round(min(fast), 4),
                     "n_slow": len(slow), "n_fast": len(fast)}
-        for scene in kind_scenes(Rng("faithfulness/kinds"), 2 * per_cell):
+        for i, scene in enumerate(kind_scenes(Rng("faithfulness/kinds"), 2 * per_cell)):
             w, h = size_for(scene.aspect)
             video = render_with_truth(scene, w, h, self.frames, self.fps)[0]
-            f = self.measure(video, scene, None, "nominal", camera=False)
-            if f.shape is not None:
-                kind_descs.append((f.shape, scene.kind))
+            # each kind clip also as a softened, noisy copy, so that shapes still classify on a
+            # model's less crisp frames
+            for clip in (video, degrade(video, KIND_AUGMENT_BLUR, KIND_AUGMENT_NOISE, i)):
+                f = self.measure(clip, scene, None, "nominal", camera=False)
+                if f.shape is not None:
+                    kind_descs.append((f.shape, scene.kind))
         if kind_descs:
             x = np.array([d for d, _ in kind_descs])
             y = np.array([k for _, k in kind_descs])
@@ -1066,6 +1088,16 @@ class Analyzer:
                 self.kind_models.append((x[y == c].mean(0), np.linalg.inv(cov), float(np.linalg.slogdet(cov)[1])))
         if log:
             log(f"calibrated on {len(scenes)} world clips in {time.time() - t0:.1f} s")
+
+
+def degrade(video: np.ndarray, blur: float, noise: float, seed: int) -> np.ndarray:
+    """A softened (Gaussian blur, pixels), noisy (Gaussian, in [0, 1] units) copy of a clip."""
+    x = video.astype(np.float32) / 255.0 if video.dtype == np.uint8 else video.astype(np.float32)
+    if blur > 0:
+        x = ndimage.gaussian_filter(x, sigma=(0, blur, blur, 0))
+    if noise > 0:
+        x = x + np.random.default_rng(seed).normal(0.0, noise, x.shape).astype(np.float32)
+    return np.clip(x, 0.0, 1.0)
 
 
 def _round(v: Any, nd: int = 4) -> Any:
@@ -1288,6 +1320,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         frames = max(1, frames // 4 * 4 + 1)   # the engine rounds to 4k+1
     size_for = lambda aspect: default_size(aspect, short)   # noqa: E731
 
+    oracle_degrade = tuple(float(v) for v in args.oracle_degrade.split(",")) if args.oracle_degrade else None
     prompts = prompt_set(args.count, args.prompt_set)
     analyzer = Analyzer(frames, fps)
     analyzer.calibrate(args.calibration, size_for, log)
@@ -1315,6 +1348,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             (w, h), t_count = size_for(scene.aspect), frames
         video, truth = render_with_truth(scene, w, h, t_count, fps)
+        if oracle_degrade:
+            video = degrade(video, *oracle_degrade, p["id"])
         step, travel = truth_step(truth), world_travel(scene, truth)
         verdict = analyzer.score(analyzer.measure(video, scene, step, args.compensation), scene, travel)
         oracle_results.append((p, verdict))
@@ -1338,7 +1373,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "config": {"count": args.count, "prompt_set": args.prompt_set, "short_side": short, "frames": frames,
                    "fps": fps, "model": args.model,
                    "moviola": None if args.oracle_only else (args.moviola or default_binary()),
-                   "steps": args.steps, "compensation": args.compensation, "calibration_per_cell": args.calibration},
+                   "steps": args.steps, "compensation": args.compensation, "calibration_per_cell": args.calibration,
+                   "oracle_degrade": oracle_degrade},
         "kind_measured": kind_measured,
         "kind_note": (None if kind_measured else
                       f"kind is not measured: the shape classifier scores {100 * oracle_kind:.1f}% on the world's "
@@ -1425,6 +1461,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", type=int, default=3, help="calibration clips per motion and speed (default 3)")
     ap.add_argument("--compensation", choices=("measured", "nominal", "none"), default="measured",
                     help="how object motion is separated from the camera move (see README)")
+    ap.add_argument("--oracle-degrade", metavar="BLUR,NOISE",
+                    help="blur (px) and add noise (0-1 units) to the oracle clips, e.g. 0.7,0.02: how the analysis "
+                         "holds up on less crisp frames")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if not args.oracle_only and not args.model:
