@@ -54,7 +54,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Clip length in seconds (instead of --frames).")
     var duration: Double?
 
-    @Option(name: .customLong("fps"), help: "Frames per second of the output file (default: the model's, else 16).")
+    @Option(name: .customLong("fps"), help: "Frames per second the model generates at (default: the model's, else 16).")
     var fpsOption: Int?
 
     @Option(help: "Output size WxH; rounded down to multiples of 16.")
@@ -72,6 +72,8 @@ struct Generate: ParsableCommand {
         var frames: Int?
         var fps: Int?
         var steps: Int?
+        var output_short_side: Int?
+        var output_fps: Int?
     }
 
     var defaults: ModelDefaults {
@@ -83,6 +85,20 @@ struct Generate: ParsableCommand {
     var steps: Int { stepsOption ?? defaults.steps ?? 30 }
     var fps: Int { fpsOption ?? defaults.fps ?? 16 }
     var resolution: Int { resolutionOption ?? defaults.short_side ?? 480 }
+    /// The output file's short side: asked for, else the model's when its default size is used, else as generated.
+    var outputResolution: Int? {
+        outputResolutionOption ?? (size == nil && resolutionOption == nil ? defaults.output_short_side : nil)
+    }
+    /// The output file's frame rate: asked for, else the model's when its default rate is used, else as generated.
+    var outputFPS: Int { outputFPSOption ?? (fpsOption == nil ? defaults.output_fps ?? fps : fps) }
+
+    @Option(name: .customLong("output-resolution"),
+            help: "Short side of the output file; frames are upscaled to it (default: the model's moviola.json, else as generated).")
+    var outputResolutionOption: Int?
+
+    @Option(name: .customLong("output-fps"),
+            help: "Frame rate of the output file; frames in between are blended (default: the model's moviola.json, else --fps).")
+    var outputFPSOption: Int?
 
     @Option(help: "First frame (PNG, JPEG, …): image-to-video.")
     var image: String?
@@ -133,6 +149,8 @@ struct Generate: ParsableCommand {
         if size != nil && aspect != nil { throw EngineError("give --size or --aspect, not both") }
         if image != nil && extend != nil { throw EngineError("give --image or --extend, not both") }
         guard (1...120).contains(fps) else { throw EngineError("--fps must be between 1 and 120") }
+        guard (1...120).contains(outputFPS) else { throw EngineError("--output-fps must be between 1 and 120") }
+        if let outputResolution { guard (16...4320).contains(outputResolution) else { throw EngineError("--output-resolution must be between 16 and 4320") } }
         guard (0...51).contains(crf) else { throw EngineError("--crf must be between 0 and 51") }
         if let duration { guard duration > 0 && duration <= 600 else { throw EngineError("--duration must be between 0 and 600 seconds") } }
         if promptEmbeds != nil {
@@ -158,14 +176,36 @@ struct Generate: ParsableCommand {
         }
 
         var earlierClip: [RGBImage] = []
+        var earlierFPS: Int?
         if let extend {
-            earlierClip = try MediaReader.decodeVideo(path: extend).1
-            guard let last = earlierClip.last, last.width % pipeline.sizeMultiple == 0, last.height % pipeline.sizeMultiple == 0 else {
-                throw EngineError("\(extend): frames must be a multiple of \(pipeline.sizeMultiple) pixels on each side to be extended")
-            }
+            let (info, clip) = try MediaReader.decodeVideo(path: extend)
+            guard !clip.isEmpty else { throw EngineError("\(extend): no frames to extend") }
+            earlierClip = clip
+            earlierFPS = max(1, Int(info.framesPerSecond.rounded()))
             if size != nil || aspect != nil { notice("--extend keeps the size of \(extend)") }
         }
-        let (width, height) = try earlierClip.last.map { ($0.width, $0.height) } ?? outputSize(multiple: pipeline.sizeMultiple)
+        // The size the model generates at, and the size written (the same unless upscaled).
+        let (width, height): (Int, Int)
+        var (fileWidth, fileHeight): (Int, Int)
+        if let last = earlierClip.last {
+            (fileWidth, fileHeight) = (last.width, last.height)
+            if last.width % pipeline.sizeMultiple == 0 && last.height % pipeline.sizeMultiple == 0 && outputResolution == nil {
+                (width, height) = (last.width, last.height)
+            } else {
+                let m = pipeline.sizeMultiple, scale = Double(resolution) / Double(min(last.width, last.height))
+                (width, height) = (max(m, Int((Double(last.width) * scale / Double(m)).rounded()) * m),
+                                   max(m, Int((Double(last.height) * scale / Double(m)).rounded()) * m))
+            }
+        } else {
+            (width, height) = try outputSize(multiple: pipeline.sizeMultiple)
+            (fileWidth, fileHeight) = (width, height)
+            if let outputResolution, outputResolution != min(width, height) {
+                let scale = Double(outputResolution) / Double(min(width, height))
+                // Even sizes, as yuv420p needs.
+                (fileWidth, fileHeight) = (Int((Double(width) * scale / 2).rounded()) * 2, Int((Double(height) * scale / 2).rounded()) * 2)
+            }
+        }
+        let fileFPS = earlierFPS ?? outputFPS
         var frameCount = frames ?? duration.map { Int(($0 * Double(fps)).rounded()) } ?? defaults.frames ?? 17
         let t = pipeline.temporalScale
         if (frameCount - 1) % t != 0 {
@@ -187,7 +227,7 @@ struct Generate: ParsableCommand {
         }
         if image != nil || !earlierClip.isEmpty {
             let decoded = try earlierClip.last ?? MediaReader.decodeImage(path: image!)
-            if decoded.width * height != decoded.height * width {
+            if earlierClip.isEmpty && decoded.width * height != decoded.height * width {
                 notice("first frame \(decoded.width)x\(decoded.height) scaled to cover \(width)x\(height) and centre-cropped")
             }
             let fitted = decoded.resizedToFill(width: width, height: height)
@@ -199,14 +239,16 @@ struct Generate: ParsableCommand {
         }
 
         let partial = output + ".partial"
-        let writer = try MP4Writer(path: partial, width: width, height: height,
-                                   options: VideoEncodingOptions(framesPerSecond: fps, crf: crf,
+        let writer = try MP4Writer(path: partial, width: fileWidth, height: fileHeight,
+                                   options: VideoEncodingOptions(framesPerSecond: fileFPS, crf: crf,
                                                                  metadata: ["comment": "AI-generated with Moviola (\(folder.path))"]))
         var raw: [Float] = []
         var bar: ProgressBar?
         for frame in earlierClip { try writer.append(frame) }
         // The first generated frame reproduces the clip's last one; it is not repeated.
         var skipFirstGenerated = !earlierClip.isEmpty
+        var rateConverter = FrameRateConverter(from: fps, to: fileFPS)
+        let upscaled = (fileWidth, fileHeight) != (width, height)
         let start = Date()
         do {
             try pipeline.generate(request, compute: compute, progress: { stage in
@@ -223,9 +265,12 @@ struct Generate: ParsableCommand {
                 let size = chunk.height * chunk.width * 3
                 try chunk.data.withUnsafeBufferPointer { buffer in
                     for f in 0..<chunk.count {
-                        if skipFirstGenerated { skipFirstGenerated = false; continue }
                         let frame = UnsafeBufferPointer(rebasing: buffer[(f * size)..<((f + 1) * size)])
-                        try writer.append(RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame))
+                        var image = RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame)
+                        if upscaled { image = image.resizedToFill(width: fileWidth, height: fileHeight) }
+                        var converted = rateConverter.push(image)
+                        if skipFirstGenerated { converted.removeFirst(); skipFirstGenerated = false }
+                        for frame in converted { try writer.append(frame) }
                     }
                 }
                 if outputRaw != nil { raw += chunk.data }
@@ -242,9 +287,11 @@ struct Generate: ParsableCommand {
         try? FileManager.default.removeItem(atPath: output)
         try FileManager.default.moveItem(atPath: partial, toPath: output)
         if !quiet {
-            notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video) in %.1f s",
-                          output, writer.framesWritten, width, height, fps, Double(writer.framesWritten) / Double(fps),
-                          Date().timeIntervalSince(start)))
+            let generated = (fileWidth, fileHeight, fileFPS) == (width, height, fps) ? ""
+                : String(format: " (generated at %dx%d, %d fps)", width, height, fps)
+            notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video)%@ in %.1f s",
+                          output, writer.framesWritten, fileWidth, fileHeight, fileFPS, Double(writer.framesWritten) / Double(fileFPS),
+                          generated, Date().timeIntervalSince(start)))
         }
     }
 

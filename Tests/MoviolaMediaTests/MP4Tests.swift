@@ -80,3 +80,31 @@ func psnr(_ a: RGBImage, _ b: RGBImage) -> Double {
         #expect(throws: MediaError.self) { try MediaReader.decodeImage(path: mediaScratch("missing.png")) }
     }
 }
+
+@Suite struct FrameRateConverterTests {
+    func flat(_ value: UInt8) -> RGBImage { RGBImage(width: 2, height: 1, pixels: [UInt8](repeating: value, count: 6)) }
+
+    @Test func doublingBlendsMidpointsAndKeepsEnds() {
+        var converter = FrameRateConverter(from: 8, to: 16)
+        var out: [RGBImage] = []
+        for value: UInt8 in [0, 100, 200] { out += converter.push(flat(value)) }
+        #expect(out.map { $0.pixels[0] } == [0, 50, 100, 150, 200])
+        #expect(FrameRateConverter.outputCount(inputFrames: 3, from: 8, to: 16) == out.count)
+    }
+
+    @Test func nonIntegerRatioFollowsTime() {
+        // 16 -> 24 fps: output j shows source time j * 16 / 24 frames.
+        var converter = FrameRateConverter(from: 16, to: 24)
+        var out: [RGBImage] = []
+        for value: UInt8 in [0, 30, 60, 90, 120] { out += converter.push(flat(value)) }
+        #expect(out.map { $0.pixels[0] } == [0, 20, 40, 60, 80, 100, 120])
+        #expect(FrameRateConverter.outputCount(inputFrames: 5, from: 16, to: 24) == 7)
+    }
+
+    @Test func sameRateIsIdentity() {
+        var converter = FrameRateConverter(from: 16, to: 16)
+        var out: [RGBImage] = []
+        for value: UInt8 in [5, 6, 7] { out += converter.push(flat(value)) }
+        #expect(out.map { $0.pixels[0] } == [5, 6, 7])
+    }
+}

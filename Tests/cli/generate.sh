@@ -34,6 +34,12 @@ check "tiled VAE decode" "$bin" generate "a red ball bounces" --model "$fixture"
 check "extend a clip" "$bin" generate "the ball rolls on" --model "$fixture" --extend "$work/a.mp4" -o "$work/x.mp4" --frames 9 --steps 2 --quiet
 probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$work/x.mp4")
 check "ffprobe: extension keeps the size and appends 8 frames" test "$probe" = "64,48,25"
+check "upscaled, frame-interpolated output" "$bin" generate "a red ball bounces" --model "$fixture" -o "$work/u.mp4" --frames 9 --fps 8 --size 64x48 --output-resolution 96 --output-fps 16 --steps 2 --quiet
+probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/u.mp4")
+check "ffprobe: 128x96 16 fps 17 frames from 9 generated at 8 fps" test "$probe" = "128,96,16/1,17"
+check "extend an upscaled clip" "$bin" generate "the ball rolls on" --model "$fixture" --extend "$work/u.mp4" -o "$work/ux.mp4" --frames 9 --fps 8 --resolution 48 --output-resolution 96 --steps 2 --quiet
+probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/ux.mp4")
+check "ffprobe: extension at the clip's size and rate (17 + 16 frames)" test "$probe" = "128,96,16/1,33"
 check "replay to latents" "$bin" generate --model Tests/Fixtures/tiny-wan-pipeline --prompt-embeds Tests/Fixtures/tiny-wan-pipeline-embeds.safetensors --initial-noise Tests/Fixtures/tiny-wan-pipeline-noise.safetensors --steps 4 --scheduler unipc --output-latents "$work/l.safetensors" --quiet
 check "replayed latents match diffusers" python3 - "$work/l.safetensors" <<'PY'
 import json, struct, sys

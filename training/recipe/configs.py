@@ -10,6 +10,10 @@ class Config:
     short_side: int
     frames: int                       # 4k+1
     fps: int = 16
+    # What `moviola generate` writes by default: the model's clips upscaled to this short side and
+    # frame-interpolated to this rate (0: as generated).
+    output_short_side: int = 0
+    output_fps: int = 0
     aspects: tuple = ("16:9", "9:16", "1:1")
     # Tokenizer.
     vocab_size: int = 2000
@@ -19,6 +23,8 @@ class Config:
     vae_steps: int = 2000
     vae_batch: int = 4
     vae_lr: float = 3e-4
+    vae_frames: int = 0               # clip length for VAE training (0: `frames`); the VAE is causal and convolutional
+    latent_cache_clips: int = 0       # transformer stage: encode this many clips once and cycle through them (0: fresh clips every step)
     # Text encoder (UMT5EncoderModel) and transformer (WanTransformer3DModel).
     text_encoder: dict = field(default_factory=dict)
     transformer: dict = field(default_factory=dict)
@@ -48,6 +54,18 @@ CONFIGS = {
         text_encoder=dict(d_model=128, d_kv=32, num_heads=4, d_ff=384, num_layers=2),
         transformer=dict(num_attention_heads=4, attention_head_dim=64, num_layers=6, ffn_dim=768, freq_dim=128),
         dit_steps=3000, dit_batch=8, dit_lr=3e-4, latent_statistics_clips=32),
+    # The configuration trained and shipped on the 2-core CPU when no GPU is at hand: 64-px clips of
+    # 41 frames at 8 fps (5 s), a VAE compressing 4x in space and time, 4x4 transformer patches (308
+    # tokens per clip), written out upscaled to 256 px and interpolated to 16 fps.
+    "cpu": Config(
+        name="cpu", short_side=64, frames=41, fps=8, output_short_side=256, output_fps=16,
+        vocab_size=1500, tokenizer_captions=8000,
+        vae=dict(base_dim=16, z_dim=16, dim_mult=[1, 2, 4], num_res_blocks=1, temperal_downsample=[True, True]),
+        vae_steps=1000, vae_batch=4, vae_lr=1e-3, vae_frames=5,
+        text_encoder=dict(d_model=128, d_kv=32, num_heads=4, d_ff=384, num_layers=2),
+        transformer=dict(patch_size=(1, 4, 4), num_attention_heads=4, attention_head_dim=64, num_layers=6, ffn_dim=768,
+                         freq_dim=128),
+        dit_steps=6000, dit_batch=8, dit_lr=4e-4, latent_statistics_clips=16, latent_cache_clips=768),
     "mini": Config(
         name="mini", short_side=128, frames=17,
         vae=dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),

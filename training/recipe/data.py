@@ -18,18 +18,22 @@ def caption_at(scene, seed: int, index: int) -> str:
     return caption(scene, language, rng)
 
 
-def batch(config, seed: int, step: int, size: int, frames: int = None):
-    """A batch of `size` clips of one aspect ratio: video [B, 3, T, H, W] in [-1, 1] and captions."""
+def batch(config, seed: int, step: int, size: int, frames: int = None, with_scenes: bool = False):
+    """A batch of `size` clips of one aspect ratio: video [B, 3, T, H, W] in [-1, 1] and captions
+    (and the scenes, to caption again later, with `with_scenes`)."""
     frames = frames or config.frames
     aspect = config.aspects[derive_seed(seed, "aspect", step) % len(config.aspects)]
     width, height = size_for(aspect, config.short_side)
-    videos, captions = [], []
+    videos, captions, scenes = [], [], []
     for b in range(size):
         index = step * size + b
         scene = scene_at(seed, index, aspect)
         clip = render(scene, width, height, frames=frames, fps=config.fps)  # uint8 [T, H, W, 3]
         videos.append(torch.from_numpy(np.ascontiguousarray(clip)).permute(3, 0, 1, 2).float() / 127.5 - 1)
         captions.append(caption_at(scene, seed, index))
+        scenes.append(scene)
+    if with_scenes:
+        return torch.stack(videos), captions, scenes
     return torch.stack(videos), captions
 
 

@@ -12,6 +12,7 @@ diffusers' WanPipeline and by `moviola generate`). Everything is seeded; on a GP
 """
 import argparse
 import json
+import math
 import os
 import shutil
 import time
@@ -19,7 +20,7 @@ import time
 import torch
 
 from .configs import CONFIGS
-from .data import batch, caption_corpus
+from .data import batch, caption_at, caption_corpus
 from .vocabulary import vocabulary
 
 
@@ -67,7 +68,7 @@ def train_vae(config, out, seed, device):
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
     start = time.time()
     for step in range(config.vae_steps):
-        video, _ = batch(config, seed + 1, step, config.vae_batch)
+        video, _ = batch(config, seed + 1, step, config.vae_batch, frames=config.vae_frames or None)
         video = video.to(device)
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
@@ -79,6 +80,16 @@ def train_vae(config, out, seed, device):
         if step % 50 == 0 or step == config.vae_steps - 1:
             log(f"vae step {step + 1}/{config.vae_steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
     vae.eval()
+    with torch.no_grad():  # reconstruction quality on fresh full-length clips, for the model card
+        errors = []
+        for i in range(4):
+            clip = batch(config, seed + 4, i, 1)[0].to(device)
+            recon = vae.decode(vae.encode(clip).latent_dist.mode()).sample.clamp(-1, 1)
+            errors.append(((recon - clip) ** 2).mean().item() / 4)
+    psnr = 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
+    with open(os.path.join(out, "vae_progress.json"), "w") as f:
+        json.dump({"steps": config.vae_steps, "seconds": round(time.time() - start), "psnr_db": round(psnr, 2)}, f)
+    log(f"vae: reconstruction PSNR {psnr:.1f} dB on fresh clips")
     # The diffusion model sees (z - mean) / std per channel: measure them on fresh clips.
     total = torch.zeros(vae.config.z_dim, dtype=torch.float64)
     squares = torch.zeros_like(total)
@@ -110,7 +121,23 @@ def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
     return padded
 
 
-def train_dit(config, out, seed, device, checkpoint_every=0):
+def latent_cache(config, vae, mean, std, seed, device):
+    """Clips encoded once (the VAE is frozen here), as batches of one aspect ratio each, with their
+    scenes so that every visit captions them afresh (another language, another paraphrase)."""
+    batches = []
+    count = config.latent_cache_clips // config.dit_batch
+    started = time.time()
+    with torch.no_grad():
+        for i in range(count):
+            video, _, scenes = batch(config, seed + 3, i, config.dit_batch, with_scenes=True)
+            latents = torch.cat([vae.encode(video[j:j + 1].to(device)).latent_dist.mode() for j in range(len(video))])
+            batches.append(((latents - mean) / std, scenes))
+            if i % 10 == 0:
+                log(f"dit: encoded {(i + 1) * config.dit_batch}/{count * config.dit_batch} clips ({time.time() - started:.0f} s)")
+    return batches
+
+
+def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
     torch.manual_seed(seed)
@@ -119,11 +146,25 @@ def train_dit(config, out, seed, device, checkpoint_every=0):
     mean = torch.tensor(vae.config.latents_mean, device=device).view(1, -1, 1, 1, 1)
     std = torch.tensor(vae.config.latents_std, device=device).view(1, -1, 1, 1, 1)
     z = vae.config.z_dim
-    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer.get_vocab()), **config.text_encoder)).to(device).train()
-    transformer = WanTransformer3DModel(in_channels=z, out_channels=z, text_dim=config.text_encoder["d_model"],
-                                        **config.transformer).to(device).train()
+    progress_file = os.path.join(out, "dit_progress.json")
+    first_step, previous_seconds = 0, 0
+    if resume and os.path.exists(progress_file):
+        with open(progress_file) as f:
+            progress = json.load(f)
+        first_step, previous_seconds = progress["steps"], progress["seconds"]
+        text_encoder = UMT5EncoderModel.from_pretrained(os.path.join(out, "text_encoder")).to(device).train()
+        transformer = WanTransformer3DModel.from_pretrained(os.path.join(out, "transformer")).to(device).train()
+        log(f"dit: resuming after step {first_step}")
+    else:
+        text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer.get_vocab()), **config.text_encoder)).to(device).train()
+        transformer = WanTransformer3DModel(in_channels=z, out_channels=z, text_dim=config.text_encoder["d_model"],
+                                            **config.transformer).to(device).train()
     parameters = list(text_encoder.parameters()) + list(transformer.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=config.dit_lr, weight_decay=0.01)
+    optimizer_file = os.path.join(out, "dit_optimizer.pt")
+    if first_step and os.path.exists(optimizer_file):
+        optimizer.load_state_dict(torch.load(optimizer_file))
+    cache = latent_cache(config, vae, mean, std, seed, device) if config.latent_cache_clips else None
     generator = torch.Generator(device="cpu").manual_seed(seed)
     patch = transformer.config.patch_size
 
@@ -131,16 +172,22 @@ def train_dit(config, out, seed, device, checkpoint_every=0):
         # Saved in place, so an interrupted run still leaves the latest weights to export.
         text_encoder.save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
         transformer.save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
-        with open(os.path.join(out, "dit_progress.json"), "w") as f:
-            json.dump({"steps": step, "seconds": round(time.time() - start)}, f)
+        torch.save(optimizer.state_dict(), optimizer_file)
+        with open(progress_file, "w") as f:
+            json.dump({"steps": step, "seconds": previous_seconds + round(time.time() - start)}, f)
         log(f"dit: saved text encoder and transformer after {step} steps")
 
     start = time.time()
-    for step in range(config.dit_steps):
-        video, captions = batch(config, seed + 3, step, config.dit_batch)
+    generator.manual_seed(seed + first_step)
+    for step in range(first_step, config.dit_steps):
+        if cache:
+            x0, scenes = cache[step % len(cache)]
+            captions = [caption_at(scene, seed + 5 + step, i) for i, scene in enumerate(scenes)]
+        else:
+            video, captions = batch(config, seed + 3, step, config.dit_batch)
+            with torch.no_grad():
+                x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
         captions = ["" if torch.rand((), generator=generator).item() < config.caption_dropout else c for c in captions]
-        with torch.no_grad():
-            x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
         b, _, t, h, w = x0.shape
         u = torch.rand(b, generator=generator)
         sigma = (config.flow_shift * u / (1 + (config.flow_shift - 1) * u)).to(device)
@@ -176,17 +223,22 @@ def export(config, out, destination):
     from transformers import UMT5EncoderModel
     scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=config.flow_shift,
                                         solver_order=2, solver_type="bh2", lower_order_final=True, final_sigmas_type="zero")
+    transformer = WanTransformer3DModel.from_pretrained(os.path.join(out, "transformer"))
+    # diffusers' per-token timestep expansion (Wan 2.2 TI2V) assumes 2x2 patches; with other patches
+    # the folder asks for one timestep per step, which is the same thing for text-to-video.
+    expand = tuple(transformer.config.patch_size[1:]) == (2, 2)
     pipe = WanPipeline(tokenizer=load_tokenizer(out),
                        text_encoder=UMT5EncoderModel.from_pretrained(os.path.join(out, "text_encoder")),
                        vae=AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")),
-                       transformer=WanTransformer3DModel.from_pretrained(os.path.join(out, "transformer")),
-                       scheduler=scheduler, expand_timesteps=True)
+                       transformer=transformer, scheduler=scheduler, expand_timesteps=expand)
     if os.path.exists(destination):
         shutil.rmtree(destination)
     pipe.save_pretrained(destination, safe_serialization=True)
     shutil.copy(os.path.join(out, "tokenizer", "spiece.model"), os.path.join(destination, "tokenizer", "spiece.model"))
     with open(os.path.join(destination, "moviola.json"), "w") as f:
         json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
+                   "output_short_side": config.output_short_side or config.short_side,
+                   "output_fps": config.output_fps or config.fps,
                    "steps": 20, "aspects": list(config.aspects), "max_sequence_length": config.max_sequence_length,
                    "vocabulary": vocabulary()}, f, indent=1, ensure_ascii=False)
     log(f"exported {destination}")
@@ -203,10 +255,13 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--vae-steps", type=int)
     p.add_argument("--dit-steps", type=int)
+    p.add_argument("--latent-cache-clips", type=int)
+    p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
     p.add_argument("--checkpoint-every", type=int, default=200, help="save the text encoder and transformer every N steps")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
-    overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps}.items() if v is not None}
+    overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
+                                      "latent_cache_clips": a.latent_cache_clips}.items() if v is not None}
     if overrides:
         config = config.__class__(**{**config.__dict__, **overrides})
     if a.threads:
@@ -218,7 +273,7 @@ def main(argv=None):
     if a.stage in ("all", "vae"):
         train_vae(config, a.out, a.seed, a.device)
     if a.stage in ("all", "dit"):
-        train_dit(config, a.out, a.seed, a.device, a.checkpoint_every)
+        train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume)
     if a.stage in ("all", "export"):
         export(config, a.out, a.export or os.path.join(a.out, "pipeline"))
     log(f"done in {time.time() - started:.0f} s")
