@@ -9,9 +9,13 @@ let package = Package(
         .library(name: "MoviolaEngine", targets: ["MoviolaEngine"]),
         .library(name: "MoviolaTensor", targets: ["MoviolaTensor"]),
         .library(name: "MoviolaMedia", targets: ["MoviolaMedia"]),
+        .library(name: "MoviolaProvenance", targets: ["MoviolaProvenance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,9 +28,24 @@ let package = Package(
             pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
         ),
+        .systemLibrary(
+            name: "CFreeType",
+            pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev"])]
+        ),
         .target(
             name: "MoviolaMedia",
-            dependencies: ["CFFmpeg"]
+            dependencies: ["CFFmpeg", "CFreeType"],
+            resources: [.copy("Fonts")]
+        ),
+        .target(
+            name: "MoviolaProvenance",
+            dependencies: [
+                "MoviolaMedia",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
         ),
         .target(
             name: "CMoviolaKernels",
@@ -47,6 +66,7 @@ let package = Package(
                 "MoviolaEngine",
                 "MoviolaTensor",
                 "MoviolaMedia",
+                "MoviolaProvenance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +77,10 @@ let package = Package(
         .testTarget(
             name: "MoviolaMediaTests",
             dependencies: ["MoviolaMedia"]
+        ),
+        .testTarget(
+            name: "MoviolaProvenanceTests",
+            dependencies: ["MoviolaProvenance", "MoviolaMedia"]
         ),
         .testTarget(
             name: "MoviolaEngineTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MoviolaEngine
 import MoviolaMedia
+import MoviolaProvenance
 import MoviolaTensor
 
 /// `moviola generate`: denoise latents with a Wan transformer.
@@ -121,6 +122,16 @@ struct Generate: ParsableCommand {
     @Option(help: "Write the final latents (tensor latents) to this safetensors file.")
     var outputLatents: String?
 
+    @Option(help: "Text of the burned-in label (default \"AI生成 · AI-generated\").")
+    var labelText = VisibleLabel.defaultText
+
+    @Flag(name: .customLong("operator-disable-visible-label"),
+          help: "Operator setting: leave out the burned-in label (recorded in the C2PA manifest and data/audit.log; the watermark, AIGC metadata and manifest stay).")
+    var disableVisibleLabel = false
+
+    @Option(help: "Provider code written as ContentProducer in the AIGC metadata (default: MOVIOLA_PROVIDER_CODE, else moviola-local).")
+    var contentProducer: String?
+
     @Option(help: "CPU threads (default: all cores or MOVIOLA_THREADS).")
     var threads: Int?
 
@@ -238,13 +249,24 @@ struct Generate: ParsableCommand {
             request.firstFrame = tensor
         }
 
+        let producer = contentProducer ?? ProcessInfo.processInfo.environment["MOVIOLA_PROVIDER_CODE"] ?? "moviola-local"
+        let provenance = try OutputProvenance(contentProducer: producer, visibleLabel: disableVisibleLabel ? nil : labelText)
+        let label = disableVisibleLabel ? nil : try VisibleLabel(text: labelText, width: fileWidth, height: fileHeight, framesPerSecond: fileFPS)
+        let watermark = Watermark.Embedder(width: fileWidth, height: fileHeight, id: provenance.contentID)
+        var frameIndex = 0
+        func mark(_ frame: RGBImage) -> RGBImage {
+            defer { frameIndex += 1 }
+            let labelled = label?.apply(to: frame, frameIndex: frameIndex) ?? frame
+            return watermark.apply(labelled)
+        }
         let partial = output + ".partial"
         let writer = try MP4Writer(path: partial, width: fileWidth, height: fileHeight,
                                    options: VideoEncodingOptions(framesPerSecond: fileFPS, crf: crf,
-                                                                 metadata: ["comment": "AI-generated with Moviola (\(folder.path))"]))
+                                                                 metadata: ["comment": "AI-generated with Moviola (\(folder.path))",
+                                                                            "AIGC": provenance.aigc.json]))
         var raw: [Float] = []
         var bar: ProgressBar?
-        for frame in earlierClip { try writer.append(frame) }
+        for frame in earlierClip { try writer.append(mark(frame)) }
         // The first generated frame reproduces the clip's last one; it is not repeated.
         var skipFirstGenerated = !earlierClip.isEmpty
         var rateConverter = FrameRateConverter(from: fps, to: fileFPS)
@@ -270,12 +292,25 @@ struct Generate: ParsableCommand {
                         if upscaled { image = image.resizedToFill(width: fileWidth, height: fileHeight) }
                         var converted = rateConverter.push(image)
                         if skipFirstGenerated { converted.removeFirst(); skipFirstGenerated = false }
-                        for frame in converted { try writer.append(frame) }
+                        for frame in converted { try writer.append(mark(frame)) }
                     }
                 }
                 if outputRaw != nil { raw += chunk.data }
             })
             try writer.finish()
+            var ingredients: [ManifestContent.Ingredient] = []
+            for input in [image, extend].compactMap({ $0 }) {
+                if let bytes = FileManager.default.contents(atPath: input) {
+                    ingredients.append(.init(title: (input as NSString).lastPathComponent, format: Self.mediaType(input),
+                                             sha256: Data(SHA256Digest.of(bytes))))
+                }
+            }
+            try provenance.sign(path: partial, modelName: "Moviola/\((folder.path as NSString).lastPathComponent)",
+                                durationMilliseconds: writer.framesWritten * 1000 / fileFPS, ingredients: ingredients)
+            if disableVisibleLabel {
+                try AuditLog.append(["event": "visible_label_disabled", "produce_id": provenance.produceID,
+                                     "output": output, "reason": "operator setting --operator-disable-visible-label"])
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
@@ -289,6 +324,7 @@ struct Generate: ParsableCommand {
         if !quiet {
             let generated = (fileWidth, fileHeight, fileFPS) == (width, height, fps) ? ""
                 : String(format: " (generated at %dx%d, %d fps)", width, height, fps)
+            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark, signed C2PA manifest")
             notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video)%@ in %.1f s",
                           output, writer.framesWritten, fileWidth, fileHeight, fileFPS, Double(writer.framesWritten) / Double(fileFPS),
                           generated, Date().timeIntervalSince(start)))
@@ -325,6 +361,16 @@ struct Generate: ParsableCommand {
             (width, height) = (w, h)
         }
         return (width, height)
+    }
+
+    static func mediaType(_ path: String) -> String {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "png": return "image/png"
+        case "jpg", "jpeg": return "image/jpeg"
+        case "webp": return "image/webp"
+        case "mp4", "m4v": return "video/mp4"
+        default: return "application/octet-stream"
+        }
     }
 
     /// The latents-only path: precomputed prompt embeddings in, latents out.

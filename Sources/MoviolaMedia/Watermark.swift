@@ -1,0 +1,246 @@
+import Foundation
+
+/// Moviola's invisible watermark: a 64-bit content ID (plus CRC-32) in luma, as a smooth pattern of
+/// ±1 chips on a 16×16-cell tile that repeats over the whole frame and every frame.
+///
+/// Each cell carries one chip as a raised-cosine bump (zero at the cell's borders), added equally
+/// to R, G and B so only luma changes. 64 of the 256 tile positions hold a fixed sync pattern, the
+/// other 192 hold the 96 coded bits twice. The tile's period follows the frame's short side, so a
+/// rescaled copy keeps its geometry; detection averages the frames, folds the picture onto one
+/// period (which makes any crop a cyclic shift), finds the shift and scale by the sync pattern,
+/// and accepts only payloads whose CRC-32 checks: at most `maxCandidates` CRC checks per clip, so
+/// a false detection on an unmarked clip has probability ≤ 8 × 2⁻³² ≈ 2·10⁻⁹.
+public enum Watermark {
+    public static let algorithmName = "org.moviola.watermark.tile16.v1"
+    static let grid = 16                       // cells per tile side
+    static let cellsPerShortSide = 24.0        // cell size = short side / this
+    static let samplesPerCell = 4
+    static let syncPositions = 64
+    static let maxCandidates = 8
+    static let syncThreshold: Float = 4.0      // z-score of the sync correlation needed to try a decode
+    /// Default amplitude in 8-bit levels (peak of one chip); PSNR about 45 dB.
+    public static let defaultStrength: Float = 3.0
+
+    /// The permutation of tile positions and the key signs, fixed for the algorithm.
+    static let layout: (order: [Int], signs: [Float]) = {
+        var state: UInt64 = 0x4D6F_7669_6F6C_6157  // "MoviolaW"
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var order = Array(0..<(grid * grid))
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
+        let signs = (0..<(grid * grid)).map { _ in next() & 1 == 0 ? Float(1) : -1 }
+        return (order, signs)
+    }()
+
+    /// The 96 coded bits: the ID (big-endian) and its CRC-32.
+    static func codedBits(_ id: UInt64) -> [Bool] {
+        var bytes = [UInt8]()
+        for k in 0..<8 { bytes.append(UInt8((id >> UInt64(56 - 8 * k)) & 0xff)) }
+        let crc = crc32(bytes)
+        var bits = (0..<64).map { (id >> UInt64(63 - $0)) & 1 == 1 }
+        bits += (0..<32).map { (crc >> UInt32(31 - $0)) & 1 == 1 }
+        return bits
+    }
+
+    /// Chip (±1) per tile position, row-major.
+    static func chips(_ id: UInt64) -> [Float] {
+        let bits = codedBits(id)
+        var chips = [Float](repeating: 0, count: grid * grid)
+        for (rank, position) in layout.order.enumerated() {
+            let sign = layout.signs[position]
+            if rank < syncPositions {
+                chips[position] = sign
+            } else {
+                chips[position] = sign * (bits[(rank - syncPositions) % 96] ? 1 : -1)
+            }
+        }
+        return chips
+    }
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    static func cellSize(width: Int, height: Int) -> Double { Double(min(width, height)) / cellsPerShortSide }
+
+    /// Adds the watermark for one ID to frames of one size.
+    public struct Embedder: Sendable {
+        public let width: Int
+        public let height: Int
+        let pattern: [Int16]   // per pixel, in 1/64 levels
+
+        public init(width: Int, height: Int, id: UInt64, strength: Float = Watermark.defaultStrength) {
+            self.width = width
+            self.height = height
+            let chips = Watermark.chips(id)
+            let c = Watermark.cellSize(width: width, height: height)
+            let g = Watermark.grid
+            // Separable: bump(x) per column and cell index per column, likewise for rows.
+            func axis(_ n: Int) -> ([Int], [Float]) {
+                var cell = [Int](repeating: 0, count: n), bump = [Float](repeating: 0, count: n)
+                for i in 0..<n {
+                    let u = (Double(i) + 0.5) / c
+                    cell[i] = Int(u.rounded(.down)) % g
+                    let s = sin(Double.pi * (u - u.rounded(.down)))
+                    bump[i] = Float(s * s)
+                }
+                return (cell, bump)
+            }
+            let (cx, bx) = axis(width), (cy, by) = axis(height)
+            var pattern = [Int16](repeating: 0, count: width * height)
+            for y in 0..<height {
+                let row = cy[y] * g
+                for x in 0..<width {
+                    pattern[y * width + x] = Int16((strength * 64 * chips[row + cx[x]] * bx[x] * by[y]).rounded())
+                }
+            }
+            self.pattern = pattern
+        }
+
+        public func apply(_ image: RGBImage) -> RGBImage {
+            precondition(image.width == width && image.height == height, "watermark made for \(width)x\(height), frame is \(image.width)x\(image.height)")
+            var pixels = image.pixels
+            pattern.withUnsafeBufferPointer { p in
+                pixels.withUnsafeMutableBufferPointer { out in
+                    for i in 0..<p.count {
+                        let delta = Int(p[i])
+                        if delta == 0 { continue }
+                        for k in 0..<3 {
+                            let v = Int(out[i * 3 + k]) * 64 + delta
+                            out[i * 3 + k] = UInt8(clamping: (v + 32) >> 6)
+                        }
+                    }
+                }
+            }
+            return RGBImage(width: width, height: height, pixels: pixels)
+        }
+    }
+
+    /// What the detector found.
+    public struct Detection: Sendable, Equatable {
+        public let id: UInt64
+        /// Normalised sync correlation in [0, 1]: 1 is a perfect copy, unmarked video stays near 0.
+        public let confidence: Double
+        /// Sync correlation as a z-score (≈ N(0, 1) on unmarked video).
+        public let zScore: Double
+        /// Period scale relative to the expected one (1 unless the picture was cropped or resized unevenly).
+        public let scale: Double
+    }
+
+    /// Accumulates frames (luma averaged over time), then searches for the watermark.
+    public struct Detector: Sendable {
+        public private(set) var width = 0
+        public private(set) var height = 0
+        var sum: [Float] = []
+        public private(set) var frames = 0
+
+        public init() {}
+
+        public mutating func add(_ image: RGBImage) {
+            if frames == 0 {
+                width = image.width
+                height = image.height
+                sum = [Float](repeating: 0, count: width * height)
+            }
+            guard image.width == width, image.height == height else { return }
+            image.pixels.withUnsafeBufferPointer { p in
+                sum.withUnsafeMutableBufferPointer { s in
+                    for i in 0..<s.count {
+                        s[i] += 0.2126 * Float(p[i * 3]) + 0.7152 * Float(p[i * 3 + 1]) + 0.0722 * Float(p[i * 3 + 2])
+                    }
+                }
+            }
+            frames += 1
+        }
+
+        static let scales: [Double] = [1.0, 0.975, 1.025, 0.95, 1.05, 1.075, 1.1, 1.111, 1.125, 1.15, 1.175, 1.2, 0.9]
+
+        public func detect() -> Detection? {
+            guard frames > 0, min(width, height) >= 32 else { return nil }
+            let g = Watermark.grid, spc = Watermark.samplesPerCell, n = g * spc
+            let q: [Float] = (0..<spc).map { a in
+                let t = (Double(a) + 0.5) / Double(spc)
+                return Float(sin(Double.pi * t) * sin(Double.pi * t) - 0.5)
+            }
+            let signs = Watermark.layout.signs, order = Watermark.layout.order
+            var candidates: [(z: Float, scale: Double, r: [Float])] = []
+            for scale in Self.scales {
+                let period = Double(g) * Watermark.cellSize(width: width, height: height) * scale
+                guard period <= Double(max(width, height)) else { continue }
+                // Fold the mean frame onto one period, n×n samples.
+                var folded = [Float](repeating: 0, count: n * n), count = [Float](repeating: 0, count: n * n)
+                let binX = (0..<width).map { Int(((Double($0) + 0.5).truncatingRemainder(dividingBy: period)) / period * Double(n)) % n }
+                let binY = (0..<height).map { Int(((Double($0) + 0.5).truncatingRemainder(dividingBy: period)) / period * Double(n)) % n }
+                sum.withUnsafeBufferPointer { s in
+                    for y in 0..<height {
+                        let row = binY[y] * n
+                        for x in 0..<width {
+                            folded[row + binX[x]] += s[y * width + x]
+                            count[row + binX[x]] += 1
+                        }
+                    }
+                }
+                var mean: Float = 0, filled: Float = 0
+                for i in 0..<folded.count where count[i] > 0 {
+                    folded[i] /= count[i]
+                    mean += folded[i]
+                    filled += 1
+                }
+                mean /= max(filled, 1)
+                for i in 0..<folded.count { folded[i] = count[i] > 0 ? folded[i] - mean : 0 }
+                // Every cyclic shift, in quarter cells.
+                var r = [Float](repeating: 0, count: g * g)
+                for oy in 0..<n {
+                    for ox in 0..<n {
+                        for j in 0..<g {
+                            for i in 0..<g {
+                                var acc: Float = 0
+                                for b in 0..<spc {
+                                    let row = ((oy + j * spc + b) % n) * n
+                                    var line: Float = 0
+                                    for a in 0..<spc { line += folded[row + (ox + i * spc + a) % n] * q[a] }
+                                    acc += line * q[b]
+                                }
+                                r[j * g + i] = acc
+                            }
+                        }
+                        var dot: Float = 0, energy: Float = 0
+                        for rank in 0..<Watermark.syncPositions {
+                            let p = order[rank]
+                            dot += signs[p] * r[p]
+                            energy += r[p] * r[p]
+                        }
+                        guard energy > 0 else { continue }
+                        let z = dot / energy.squareRoot()
+                        if z > Watermark.syncThreshold { candidates.append((z, scale, r)) }
+                    }
+                }
+            }
+            candidates.sort { $0.z > $1.z }
+            for candidate in candidates.prefix(Watermark.maxCandidates) {
+                var soft = [Float](repeating: 0, count: 96)
+                for rank in Watermark.syncPositions..<(g * g) {
+                    let p = order[rank]
+                    soft[(rank - Watermark.syncPositions) % 96] += signs[p] * candidate.r[p]
+                }
+                var id: UInt64 = 0
+                for k in 0..<64 where soft[k] > 0 { id |= 1 << UInt64(63 - k) }
+                if Watermark.codedBits(id) == soft.map({ $0 > 0 }) {
+                    return Detection(id: id, confidence: Double(candidate.z) / Double(Watermark.syncPositions).squareRoot(),
+                                     zScore: Double(candidate.z), scale: candidate.scale)
+                }
+            }
+            return nil
+        }
+    }
+}
