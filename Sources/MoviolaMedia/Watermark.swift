@@ -4,8 +4,9 @@ import Foundation
 /// ±1 chips on a 16×16-cell tile that repeats over the whole frame and every frame.
 ///
 /// Each cell carries one chip as a raised-cosine bump (zero at the cell's borders), added equally
-/// to R, G and B so only luma changes. 64 of the 256 tile positions hold a fixed sync pattern, the
-/// other 192 hold the 96 coded bits twice. The tile's period follows the frame's short side, so a
+/// to R, G and B so only luma changes. 48 of the 256 tile positions hold a fixed sync pattern, the
+/// other 208 hold the 96 bits (ID and CRC-32) under a rate-1/2, constraint-length-7 convolutional
+/// code (204 coded bits, decoded with soft-decision Viterbi). The tile's period follows the frame's short side, so a
 /// rescaled copy keeps its geometry; detection averages the frames, folds the picture onto one
 /// period (which makes any crop a cyclic shift), finds the shift and scale by the sync pattern,
 /// and accepts only payloads whose CRC-32 checks: at most `maxCandidates` CRC checks per clip, so
@@ -13,13 +14,13 @@ import Foundation
 public enum Watermark {
     public static let algorithmName = "org.moviola.watermark.tile16.v1"
     static let grid = 16                       // cells per tile side
-    static let cellsPerShortSide = 24.0        // cell size = short side / this
+    static let cellsPerShortSide = 20.0        // cell size = short side / this
     static let samplesPerCell = 4
-    static let syncPositions = 64
+    static let syncPositions = 48
     static let maxCandidates = 8
     static let syncThreshold: Float = 4.0      // z-score of the sync correlation needed to try a decode
-    /// Default amplitude in 8-bit levels (peak of one chip); PSNR about 45 dB.
-    public static let defaultStrength: Float = 3.0
+    /// Default amplitude in 8-bit levels (peak of one chip); PSNR about 43 dB.
+    public static let defaultStrength: Float = 5.0
 
     /// The permutation of tile positions and the key signs, fixed for the algorithm.
     static let layout: (order: [Int], signs: [Float]) = {
@@ -47,16 +48,60 @@ public enum Watermark {
         return bits
     }
 
+    /// Rate-1/2 convolutional code, generators 133 and 171 (octal), six zero tail bits.
+    static func convolve(_ bits: [Bool]) -> [Bool] {
+        var state = 0, out: [Bool] = []
+        for bit in bits + [Bool](repeating: false, count: 6) {
+            state = ((state << 1) | (bit ? 1 : 0)) & 0x7f
+            out.append((state & 0o133).nonzeroBitCount & 1 == 1)
+            out.append((state & 0o171).nonzeroBitCount & 1 == 1)
+        }
+        return out
+    }
+
+    /// Soft-decision Viterbi for `convolve`: `soft[i] > 0` favours coded bit i = 1.
+    static func viterbi(_ soft: [Float], infoBits: Int) -> [Bool] {
+        let states = 64, steps = infoBits + 6
+        var metric = [Float](repeating: -.infinity, count: states)
+        metric[0] = 0
+        var history = [[UInt8]](repeating: [UInt8](repeating: 0, count: states), count: steps)
+        for t in 0..<steps {
+            var next = [Float](repeating: -.infinity, count: states)
+            for s in 0..<states where metric[s] > -.infinity {
+                for bit in 0...1 where !(t >= infoBits && bit == 1) {
+                    let full = ((s << 1) | bit) & 0x7f
+                    let a: Float = (full & 0o133).nonzeroBitCount & 1 == 1 ? 1 : -1
+                    let b: Float = (full & 0o171).nonzeroBitCount & 1 == 1 ? 1 : -1
+                    let m = metric[s] + a * soft[2 * t] + b * soft[2 * t + 1]
+                    let ns = full & 0x3f
+                    if m > next[ns] {
+                        next[ns] = m
+                        history[t][ns] = UInt8(s)
+                    }
+                }
+            }
+            metric = next
+        }
+        var s = 0, bits = [Bool](repeating: false, count: steps)
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            bits[t] = s & 1 == 1
+            s = Int(history[t][s])
+        }
+        return Array(bits.prefix(infoBits))
+    }
+
+    static let codedLength = 204
+
     /// Chip (±1) per tile position, row-major.
     static func chips(_ id: UInt64) -> [Float] {
-        let bits = codedBits(id)
+        let bits = convolve(codedBits(id))
         var chips = [Float](repeating: 0, count: grid * grid)
         for (rank, position) in layout.order.enumerated() {
             let sign = layout.signs[position]
             if rank < syncPositions {
                 chips[position] = sign
             } else {
-                chips[position] = sign * (bits[(rank - syncPositions) % 96] ? 1 : -1)
+                chips[position] = sign * (bits[(rank - syncPositions) % codedLength] ? 1 : -1)
             }
         }
         return chips
@@ -165,7 +210,19 @@ public enum Watermark {
 
         static let scales: [Double] = [1.0, 0.975, 1.025, 0.95, 1.05, 1.075, 1.1, 1.111, 1.125, 1.15, 1.175, 1.2, 0.9]
 
-        public func detect() -> Detection? {
+        /// Soft values of the coded bits from the per-position correlations, scaled to unit noise.
+        static func softBits(_ r: [Float]) -> [Float] {
+            let order = Watermark.layout.order, signs = Watermark.layout.signs
+            var soft = [Float](repeating: 0, count: Watermark.codedLength)
+            for rank in Watermark.syncPositions..<order.count {
+                let p = order[rank]
+                soft[(rank - Watermark.syncPositions) % Watermark.codedLength] += signs[p] * r[p]
+            }
+            let scale = (soft.map { $0 * $0 }.reduce(0, +) / Float(soft.count)).squareRoot()
+            return scale > 0 ? soft.map { $0 / scale } : soft
+        }
+
+        public func detect(diagnosing expected: UInt64? = nil) -> Detection? {
             guard frames > 0, min(width, height) >= 32 else { return nil }
             let g = Watermark.grid, spc = Watermark.samplesPerCell, n = g * spc
             let q: [Float] = (0..<spc).map { a in
@@ -174,6 +231,7 @@ public enum Watermark {
             }
             let signs = Watermark.layout.signs, order = Watermark.layout.order
             var candidates: [(z: Float, scale: Double, r: [Float])] = []
+            var bestBelowThreshold: (z: Float, scale: Double, r: [Float])?
             for scale in Self.scales {
                 let period = Double(g) * Watermark.cellSize(width: width, height: height) * scale
                 guard period <= Double(max(width, height)) else { continue }
@@ -222,20 +280,23 @@ public enum Watermark {
                         }
                         guard energy > 0 else { continue }
                         let z = dot / energy.squareRoot()
-                        if z > Watermark.syncThreshold { candidates.append((z, scale, r)) }
+                        if z > Watermark.syncThreshold { candidates.append((z, scale, r)) } else if expected != nil, z > (bestBelowThreshold?.z ?? -.infinity) { bestBelowThreshold = (z, scale, r) }
                     }
                 }
             }
             candidates.sort { $0.z > $1.z }
+            if let expected, let best = candidates.first ?? bestBelowThreshold {
+                let soft = Self.softBits(best.r)
+                let raw = zip(soft.map { $0 > 0 }, Watermark.convolve(Watermark.codedBits(expected))).filter { $0 != $1 }.count
+                let decoded = Watermark.viterbi(soft, infoBits: 96)
+                let errors = zip(decoded, Watermark.codedBits(expected)).filter { $0 != $1 }.count
+                FileHandle.standardError.write(Data("watermark diagnose: best z \(best.z) scale \(best.scale), \(candidates.count) candidates, \(raw)/\(Watermark.codedLength) raw errors, \(errors)/96 after decoding\n".utf8))
+            }
             for candidate in candidates.prefix(Watermark.maxCandidates) {
-                var soft = [Float](repeating: 0, count: 96)
-                for rank in Watermark.syncPositions..<(g * g) {
-                    let p = order[rank]
-                    soft[(rank - Watermark.syncPositions) % 96] += signs[p] * candidate.r[p]
-                }
+                let bits = Watermark.viterbi(Self.softBits(candidate.r), infoBits: 96)
                 var id: UInt64 = 0
-                for k in 0..<64 where soft[k] > 0 { id |= 1 << UInt64(63 - k) }
-                if Watermark.codedBits(id) == soft.map({ $0 > 0 }) {
+                for k in 0..<64 where bits[k] { id |= 1 << UInt64(63 - k) }
+                if Watermark.codedBits(id) == bits {
                     return Detection(id: id, confidence: Double(candidate.z) / Double(Watermark.syncPositions).squareRoot(),
                                      zScore: Double(candidate.z), scale: candidate.scale)
                 }

@@ -144,7 +144,8 @@ public struct CertificateAuthority: Sendable {
         return try read(rootPath)
     }
 
-    static func certificates(fromPEM pem: String, what: String) throws -> [Certificate] {
+    /// The certificates in a PEM text; `what` names it in errors.
+    public static func certificates(fromPEM pem: String, what: String) throws -> [Certificate] {
         let documents: [PEMDocument]
         do { documents = try PEMDocument.parseMultiple(pemString: pem) } catch {
             throw ProvenanceError("\(what): not PEM")

@@ -11,7 +11,7 @@ struct Moviola: ParsableCommand {
             Built: generate (text or image to H.264 MP4, or latents for replays), models, bench. \
             Not built yet: serve, worker, verify, moderate, ca and admin (each arrives with its issue).
             """,
-        subcommands: [Generate.self, Models.self, CA.self, Bench.self]
+        subcommands: [Generate.self, Verify.self, Models.self, CA.self, Bench.self]
     )
 }
 
