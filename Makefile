@@ -4,10 +4,11 @@
 deps:
 	./scripts/install-system-deps.sh
 
-# ffprobe (from ffmpeg) checks the files the CLI writes; pytest runs the training-world tests.
+# ffprobe (from ffmpeg) checks the files the CLI writes; pytest runs the training-world tests;
+# c2pa-python is the reference C2PA validator the provenance checks use.
 test-deps: deps
 	@command -v ffprobe >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; }
-	python3 -m pip install -q --disable-pip-version-check -r training/requirements.txt -r eval/requirements.txt
+	python3 -m pip install -q --disable-pip-version-check -r training/requirements.txt -r eval/requirements.txt -r tools/provenance/requirements.txt
 
 build: deps
 	swift build --build-tests
@@ -16,6 +17,7 @@ test: test-deps build
 	python3 -m pytest -q training/tests
 	python3 -m pytest -q eval/tests
 	bash Tests/cli/generate.sh
+	bash Tests/cli/provenance.sh
 	swift test
 
 # Regenerates the reference fixtures (needs tools/fixtures/requirements.txt installed).

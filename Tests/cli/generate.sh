@@ -6,6 +6,7 @@ cd "$(dirname "$0")/../.."
 bin=${MOVIOLA_BIN:-.build/debug/moviola}
 fixture=Tests/Fixtures/tiny-wan-t2v
 work=$(mktemp -d)
+export MOVIOLA_DATA="$work/data"   # signing CA and audit log of this run only
 trap 'rm -rf "$work"' EXIT
 passed=0
 failed=0
