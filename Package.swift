@@ -67,6 +67,7 @@ let package = Package(
                 "MoviolaTensor",
                 "MoviolaMedia",
                 "MoviolaProvenance",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

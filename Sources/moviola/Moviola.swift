@@ -8,8 +8,9 @@ struct Moviola: ParsableCommand {
         commandName: "moviola",
         abstract: "Self-hosted text-to-video generation (Wan architecture, CPU-first, exact).",
         discussion: """
-            Built: generate (text or image to H.264 MP4, or latents for replays), models, bench. \
-            Not built yet: serve, worker, verify, moderate, ca and admin (each arrives with its issue).
+            Built: generate (text or image to a labelled, watermarked, C2PA-signed H.264 MP4, or latents \
+            for replays), verify, ca, models, bench. \
+            Not built yet: serve, worker, moderate and admin (each arrives with its issue).
             """,
         subcommands: [Generate.self, Verify.self, Models.self, CA.self, Bench.self]
     )
