@@ -2,7 +2,7 @@ import CFreeType
 import Foundation
 
 /// The burned-in AI-content label: a banner across the lower part of the frame for the opening
-/// seconds (text height 6 % of the short side, above GB 45438's 5 %), fading out after, and a
+/// seconds (em height 7 % of the short side: CJK glyphs about 6 %, Latin capitals about 5 %, GB 45438 asks for 5 %), fading out after, and a
 /// corner badge for the whole clip. Text is rasterised with FreeType from the bundled font subset
 /// at the exact pixel size, so it is crisp at any frame size.
 public struct VisibleLabel: Sendable {
@@ -46,13 +46,13 @@ public struct VisibleLabel: Sendable {
         self.framesPerSecond = framesPerSecond
         self.text = trimmed
         let short = min(width, height)
-        var size = max(10, Int((Double(short) * 0.06).rounded(.up)))
-        // One line if it fits in 92 % of the width, else two lines split at "·", else smaller (never below 5 %).
+        var size = max(10, Int((Double(short) * 0.07).rounded(.up)))
+        // One line if it fits in 92 % of the width, else two lines split at "·", else smaller (never below 6 %, so capitals stay above 5 %).
         var lines = [trimmed]
         if font.measure(trimmed, pixelSize: size) > Int(Double(width) * 0.92) {
             let parts = trimmed.split(separator: "·").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if parts.count > 1 { lines = parts }
-            let minimum = max(10, Int((Double(short) * 0.05).rounded(.up)))
+            let minimum = max(10, Int((Double(short) * 0.06).rounded(.up)))
             while size > minimum && lines.map({ font.measure($0, pixelSize: size) }).max()! > Int(Double(width) * 0.92) { size -= 1 }
         }
         textHeight = size
