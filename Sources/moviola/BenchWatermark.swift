@@ -25,6 +25,9 @@ struct BenchWatermark: ParsableCommand {
     @Flag(help: "Skip the invisible-watermark peer.")
     var noPeer = false
 
+    @Option(help: "Keep the marked clips (CRF 18, before attacks) in this folder, to look at.")
+    var keep: String?
+
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
@@ -81,6 +84,11 @@ struct BenchWatermark: ParsableCommand {
                 try writer.append(w)
             }
             try writer.finish()
+            if let keep {
+                try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(atPath: "\(keep)/marked\(n).mp4")
+                try FileManager.default.copyItem(atPath: out, toPath: "\(keep)/marked\(n).mp4")
+            }
             psnrs.append(10 * log10(255 * 255 / max(squared / samples, 1e-9)))
             let plain = detect(out, expected: id)
             results["none (CRF 18 output)", default: []].append(plain?.id == id)
