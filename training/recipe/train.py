@@ -61,10 +61,15 @@ def load_tokenizer(out):
                                    pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
 
 
-def train_vae(config, out, seed, device):
+def train_vae(config, out, seed, device, resume=False):
     from diffusers import AutoencoderKLWan
     torch.manual_seed(seed)
-    vae = AutoencoderKLWan(**config.vae).to(device).train()
+    if resume:  # continue from the saved VAE, e.g. on longer clips so the causal cache learns to carry over chunks
+        vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device).train()
+        seed += 100
+        log(f"vae: continuing from {os.path.join(out, 'vae')} on {config.vae_frames or config.frames}-frame clips")
+    else:
+        vae = AutoencoderKLWan(**config.vae).to(device).train()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
     start = time.time()
     for step in range(config.vae_steps):
@@ -256,12 +261,16 @@ def main(argv=None):
     p.add_argument("--vae-steps", type=int)
     p.add_argument("--dit-steps", type=int)
     p.add_argument("--latent-cache-clips", type=int)
+    p.add_argument("--vae-frames", type=int, help="clip length for VAE training")
+    p.add_argument("--vae-lr", type=float)
+    p.add_argument("--resume-vae", action="store_true", help="continue training the VAE saved in --out")
     p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
     p.add_argument("--checkpoint-every", type=int, default=200, help="save the text encoder and transformer every N steps")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
-                                      "latent_cache_clips": a.latent_cache_clips}.items() if v is not None}
+                                      "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
+                                      "vae_lr": a.vae_lr}.items() if v is not None}
     if overrides:
         config = config.__class__(**{**config.__dict__, **overrides})
     if a.threads:
@@ -271,7 +280,7 @@ def main(argv=None):
     if a.stage in ("all", "tokenizer"):
         train_tokenizer(config, a.out, a.seed)
     if a.stage in ("all", "vae"):
-        train_vae(config, a.out, a.seed, a.device)
+        train_vae(config, a.out, a.seed, a.device, a.resume_vae)
     if a.stage in ("all", "dit"):
         train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume)
     if a.stage in ("all", "export"):
