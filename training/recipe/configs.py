@@ -24,6 +24,9 @@ class Config:
     vae_batch: int = 4
     vae_lr: float = 3e-4
     vae_frames: int = 0               # clip length for VAE training (0: `frames`); the VAE is causal and convolutional
+    vae_long_steps: int = 0           # then this many steps on longer clips, so the causal cache carries across chunks
+    vae_long_frames: int = 9
+    vae_long_lr: float = 5e-4
     latent_cache_clips: int = 0       # transformer stage: encode this many clips once and cycle through them (0: fresh clips every step)
     # Text encoder (UMT5EncoderModel) and transformer (WanTransformer3DModel).
     text_encoder: dict = field(default_factory=dict)
@@ -42,7 +45,7 @@ CONFIGS = {
     "smoke": Config(
         name="smoke", short_side=32, frames=5, vocab_size=300, tokenizer_captions=600,
         vae=dict(base_dim=4, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),
-        vae_steps=3, vae_batch=2,
+        vae_steps=3, vae_batch=2, vae_long_steps=2, vae_long_frames=9,
         text_encoder=dict(d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=1),
         transformer=dict(num_attention_heads=2, attention_head_dim=12, num_layers=1, ffn_dim=32, freq_dim=16),
         dit_steps=3, dit_batch=2, latent_statistics_clips=4),
@@ -61,13 +64,13 @@ CONFIGS = {
         name="cpu", short_side=64, frames=41, fps=8, output_short_side=256, output_fps=16,
         vocab_size=1500, tokenizer_captions=8000,
         vae=dict(base_dim=16, z_dim=16, dim_mult=[1, 2, 4], num_res_blocks=1, temperal_downsample=[True, True]),
-        vae_steps=1000, vae_batch=4, vae_lr=1e-3, vae_frames=5,
+        vae_steps=1000, vae_batch=4, vae_lr=1e-3, vae_frames=5, vae_long_steps=150, vae_long_frames=9,
         text_encoder=dict(d_model=128, d_kv=32, num_heads=4, d_ff=384, num_layers=2),
         transformer=dict(patch_size=(1, 4, 4), num_attention_heads=4, attention_head_dim=64, num_layers=6, ffn_dim=768,
                          freq_dim=128),
         dit_steps=6000, dit_batch=8, dit_lr=4e-4, latent_statistics_clips=16, latent_cache_clips=768),
     "mini": Config(
-        name="mini", short_side=128, frames=17,
+        name="mini", short_side=128, frames=17, vae_long_steps=500, vae_long_frames=17,
         vae=dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),
         text_encoder=dict(d_model=256, d_kv=32, num_heads=8, d_ff=768, num_layers=4),
         transformer=dict(num_attention_heads=6, attention_head_dim=64, num_layers=8, ffn_dim=1536, freq_dim=256)),

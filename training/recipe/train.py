@@ -61,19 +61,12 @@ def load_tokenizer(out):
                                    pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
 
 
-def train_vae(config, out, seed, device, resume=False):
-    from diffusers import AutoencoderKLWan
-    torch.manual_seed(seed)
-    if resume:  # continue from the saved VAE, e.g. on longer clips so the causal cache learns to carry over chunks
-        vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device).train()
-        seed += 100
-        log(f"vae: continuing from {os.path.join(out, 'vae')} on {config.vae_frames or config.frames}-frame clips")
-    else:
-        vae = AutoencoderKLWan(**config.vae).to(device).train()
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
+def vae_phase(vae, config, steps, frames, lr, seed, device):
+    """One run of VAE training: reconstruction + tiny KL, on `frames`-frame clips."""
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     start = time.time()
-    for step in range(config.vae_steps):
-        video, _ = batch(config, seed + 1, step, config.vae_batch, frames=config.vae_frames or None)
+    for step in range(steps):
+        video, _ = batch(config, seed + 1, step, config.vae_batch, frames=frames or None)
         video = video.to(device)
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
@@ -82,8 +75,24 @@ def train_vae(config, out, seed, device, resume=False):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         optimizer.step()
-        if step % 50 == 0 or step == config.vae_steps - 1:
-            log(f"vae step {step + 1}/{config.vae_steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+        if step % 50 == 0 or step == steps - 1:
+            log(f"vae step {step + 1}/{steps} ({frames or config.frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+
+
+def train_vae(config, out, seed, device, resume=False):
+    """Short clips first (cheap), then longer ones so the causal cache learns to carry across
+    chunks (`vae_long_*`); `resume` runs only the second phase on the saved VAE."""
+    from diffusers import AutoencoderKLWan
+    torch.manual_seed(seed)
+    start = time.time()
+    if resume:
+        vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device).train()
+        log(f"vae: continuing from {os.path.join(out, 'vae')}")
+    else:
+        vae = AutoencoderKLWan(**config.vae).to(device).train()
+        vae_phase(vae, config, config.vae_steps, config.vae_frames, config.vae_lr, seed, device)
+    if config.vae_long_steps:
+        vae_phase(vae, config, config.vae_long_steps, config.vae_long_frames, config.vae_long_lr, seed + 100, device)
     vae.eval()
     with torch.no_grad():  # reconstruction quality on fresh full-length clips, for the model card
         errors = []
@@ -93,7 +102,8 @@ def train_vae(config, out, seed, device, resume=False):
             errors.append(((recon - clip) ** 2).mean().item() / 4)
     psnr = 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
     with open(os.path.join(out, "vae_progress.json"), "w") as f:
-        json.dump({"steps": config.vae_steps, "seconds": round(time.time() - start), "psnr_db": round(psnr, 2)}, f)
+        json.dump({"steps": config.vae_steps, "long_steps": config.vae_long_steps, "seconds": round(time.time() - start),
+                   "psnr_db": round(psnr, 2)}, f)
     log(f"vae: reconstruction PSNR {psnr:.1f} dB on fresh clips")
     # The diffusion model sees (z - mean) / std per channel: measure them on fresh clips.
     total = torch.zeros(vae.config.z_dim, dtype=torch.float64)
@@ -263,14 +273,17 @@ def main(argv=None):
     p.add_argument("--latent-cache-clips", type=int)
     p.add_argument("--vae-frames", type=int, help="clip length for VAE training")
     p.add_argument("--vae-lr", type=float)
-    p.add_argument("--resume-vae", action="store_true", help="continue training the VAE saved in --out")
+    p.add_argument("--vae-long-steps", type=int, help="steps of the second VAE phase, on --vae-long-frames clips")
+    p.add_argument("--vae-long-frames", type=int)
+    p.add_argument("--resume-vae", action="store_true", help="run only the second VAE phase, on the VAE saved in --out")
     p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
     p.add_argument("--checkpoint-every", type=int, default=200, help="save the text encoder and transformer every N steps")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
-                                      "vae_lr": a.vae_lr}.items() if v is not None}
+                                      "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,
+                                      "vae_long_frames": a.vae_long_frames}.items() if v is not None}
     if overrides:
         config = config.__class__(**{**config.__dict__, **overrides})
     if a.threads:
