@@ -16,6 +16,9 @@ struct BenchWatermark: ParsableCommand {
     @Option(help: "World clips to render when no --clips are given.")
     var count = 6
 
+    @Option(help: "Short side of the rendered world clips (the shipped model writes 256).")
+    var shortSide = 256
+
     @Option(help: "Unmarked clips (and their attacked copies) to sweep for false detections.")
     var falseSweep = 40
 
@@ -54,7 +57,7 @@ struct BenchWatermark: ParsableCommand {
         var sources = clips
         if sources.isEmpty {
             let script = MoviolaHome.resolve("tools/bench/watermark_clips.py")
-            guard PythonPeer.run(python, [script, "--out", work + "/src", "--count", "\(count + falseSweep)"]) != nil else {
+            guard PythonPeer.run(python, [script, "--out", work + "/src", "--count", "\(count + falseSweep)", "--short-side", "\(shortSide)"]) != nil else {
                 throw ProvenanceError("rendering world clips failed (\(script))")
             }
             sources = (0..<(count + falseSweep)).map { String(format: "%@/src/clip%03d.mp4", work, $0) }

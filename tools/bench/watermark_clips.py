@@ -8,7 +8,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 from training.world import Rng, render, sample_scene  # noqa: E402
 from training.world.rng import derive_seed  # noqa: E402
 
-SIZES = [(448, 256), (256, 448), (256, 256)]
+def sizes(short_side):
+    """16:9, 9:16 and 1:1 at this short side, even sizes (the shipped model writes 448x256)."""
+    long_side = round(short_side * 16 / 9 / 16) * 16
+    return [(long_side, short_side), (short_side, long_side), (short_side, short_side)]
 
 
 def main():
@@ -18,10 +21,11 @@ def main():
     p.add_argument("--frames", type=int, default=81)
     p.add_argument("--fps", type=int, default=16)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--short-side", type=int, default=256)
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     for i in range(a.count):
-        width, height = SIZES[i % len(SIZES)]
+        width, height = sizes(a.short_side)[i % 3]
         scene = sample_scene(Rng(derive_seed(a.seed, "wm-bench", i)))
         clip = render(scene, width, height, frames=a.frames, fps=a.fps)
         path = os.path.join(a.out, f"clip{i:03d}.mp4")
