@@ -260,6 +260,7 @@ struct Generate: ParsableCommand {
             return watermark.apply(labelled)
         }
         let partial = output + ".partial"
+        var watermarkVerified = false
         let writer = try MP4Writer(path: partial, width: fileWidth, height: fileHeight,
                                    options: VideoEncodingOptions(framesPerSecond: fileFPS, crf: crf,
                                                                  metadata: ["comment": "AI-generated with Moviola (\(folder.path))",
@@ -307,6 +308,10 @@ struct Generate: ParsableCommand {
             }
             try provenance.sign(path: partial, modelName: "Moviola/\((folder.path as NSString).lastPathComponent)",
                                 durationMilliseconds: writer.framesWritten * 1000 / fileFPS, ingredients: ingredients)
+            // As the server will before publishing: the written file's watermark must decode to its own ID.
+            var detector = Watermark.Detector()
+            try MediaReader.decode(path: partial) { detector.add($0) }
+            watermarkVerified = detector.detect()?.id == provenance.contentID
             if disableVisibleLabel {
                 try AuditLog.append(["event": "visible_label_disabled", "produce_id": provenance.produceID,
                                      "output": output, "reason": "operator setting --operator-disable-visible-label"])
@@ -321,10 +326,13 @@ struct Generate: ParsableCommand {
         }
         try? FileManager.default.removeItem(atPath: output)
         try FileManager.default.moveItem(atPath: partial, toPath: output)
+        if !watermarkVerified && min(fileWidth, fileHeight) >= 128 {
+            notice("warning: the watermark did not read back from \(output) (uniform or very dark frames carry it poorly); the C2PA manifest and AIGC metadata are in place")
+        }
         if !quiet {
             let generated = (fileWidth, fileHeight, fileFPS) == (width, height, fps) ? ""
                 : String(format: " (generated at %dx%d, %d fps)", width, height, fps)
-            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark, signed C2PA manifest")
+            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark (\(watermarkVerified ? "read back" : "embedded"); signed C2PA manifest")
             notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video)%@ in %.1f s",
                           output, writer.framesWritten, fileWidth, fileHeight, fileFPS, Double(writer.framesWritten) / Double(fileFPS),
                           generated, Date().timeIntervalSince(start)))
