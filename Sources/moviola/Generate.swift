@@ -327,12 +327,12 @@ struct Generate: ParsableCommand {
         try? FileManager.default.removeItem(atPath: output)
         try FileManager.default.moveItem(atPath: partial, toPath: output)
         if !watermarkVerified && min(fileWidth, fileHeight) >= 128 {
-            notice("warning: the watermark did not read back from \(output) (uniform or very dark frames carry it poorly); the C2PA manifest and AIGC metadata are in place")
+            notice("warning: the watermark did not read back from \(output) (noise-like, uniform or very dark frames carry it poorly); the C2PA manifest and AIGC metadata are in place")
         }
         if !quiet {
             let generated = (fileWidth, fileHeight, fileFPS) == (width, height, fps) ? ""
                 : String(format: " (generated at %dx%d, %d fps)", width, height, fps)
-            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark (\(watermarkVerified ? "read back" : "embedded"); signed C2PA manifest")
+            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark (\(watermarkVerified ? "read back" : "embedded")), signed C2PA manifest")
             notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video)%@ in %.1f s",
                           output, writer.framesWritten, fileWidth, fileHeight, fileFPS, Double(writer.framesWritten) / Double(fileFPS),
                           generated, Date().timeIntervalSince(start)))
