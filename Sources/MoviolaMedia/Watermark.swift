@@ -208,6 +208,32 @@ public enum Watermark {
             frames += 1
         }
 
+        /// The picture minus its local mean (a box of ±`radius`), clipped to ±`residualClip` levels: the
+        /// watermark's few levels pass, while edges and text (tens of levels) lose their leverage.
+        static let residualClip: Float = 12
+        static func clippedResidual(_ image: [Float], width: Int, height: Int, radius: Int) -> [Float] {
+            // Separable box filter with running sums, edges clamped.
+            func boxRows(_ src: [Float], _ w: Int, _ h: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: src.count)
+                for y in 0..<h {
+                    var acc: Float = 0
+                    for x in -radius...radius { acc += src[y * w + min(max(x, 0), w - 1)] }
+                    for x in 0..<w {
+                        out[y * w + x] = acc / Float(2 * radius + 1)
+                        acc += src[y * w + min(x + radius + 1, w - 1)] - src[y * w + max(x - radius, 0)]
+                    }
+                }
+                return out
+            }
+            func transpose(_ src: [Float], _ w: Int, _ h: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: src.count)
+                for y in 0..<h { for x in 0..<w { out[x * h + y] = src[y * w + x] } }
+                return out
+            }
+            let blurred = transpose(boxRows(transpose(boxRows(image, width, height), width, height), height, width), height, width)
+            return zip(image, blurred).map { min(max($0 - $1, -residualClip), residualClip) }
+        }
+
         static let scales: [Double] = [1.0, 0.975, 1.025, 0.95, 1.05, 1.075, 1.1, 1.111, 1.125, 1.15, 1.175, 1.2, 0.9]
 
         /// Soft values of the coded bits from the per-position correlations, scaled to unit noise.
@@ -232,6 +258,8 @@ public enum Watermark {
             let signs = Watermark.layout.signs, order = Watermark.layout.order
             var candidates: [(z: Float, scale: Double, r: [Float])] = []
             var bestBelowThreshold: (z: Float, scale: Double, r: [Float])?
+            let residual = Self.clippedResidual(sum.map { $0 / Float(frames) }, width: width, height: height,
+                                                radius: max(1, Int(Watermark.cellSize(width: width, height: height).rounded())))
             for scale in Self.scales {
                 let period = Double(g) * Watermark.cellSize(width: width, height: height) * scale
                 guard period <= Double(max(width, height)) else { continue }
@@ -239,7 +267,7 @@ public enum Watermark {
                 var folded = [Float](repeating: 0, count: n * n), count = [Float](repeating: 0, count: n * n)
                 let binX = (0..<width).map { Int(((Double($0) + 0.5).truncatingRemainder(dividingBy: period)) / period * Double(n)) % n }
                 let binY = (0..<height).map { Int(((Double($0) + 0.5).truncatingRemainder(dividingBy: period)) / period * Double(n)) % n }
-                sum.withUnsafeBufferPointer { s in
+                residual.withUnsafeBufferPointer { s in
                     for y in 0..<height {
                         let row = binY[y] * n
                         for x in 0..<width {

@@ -54,7 +54,8 @@ struct Verify: ParsableCommand {
             throw ProvenanceError("\(file) is not a video Moviola can read: \(error)")
         }
         guard detector.frames > 0 else { throw ProvenanceError("\(file): no pictures in it") }
-        let mark = detector.detect()
+        // MOVIOLA_WM_DEBUG=MV-… prints the detector's view of that expected ID (for analysis).
+        let mark = detector.detect(diagnosing: ProcessInfo.processInfo.environment["MOVIOLA_WM_DEBUG"].flatMap(ProduceID.parse))
 
         var aigcLabel: AIGCLabel?
         var aigcError: String?
