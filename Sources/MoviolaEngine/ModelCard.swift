@@ -26,10 +26,14 @@ public struct ModelCard: Decodable, Sendable {
     public let frames: Int?
     public let fps: Int?
     public let steps: Int?
+    /// What `moviola generate` writes by default: upscaled to this short side, blended to this rate.
+    public let outputShortSide: Int?
+    public let outputFPS: Int?
     public let vocabulary: Vocabulary?
 
     enum CodingKeys: String, CodingKey {
         case config, shortSide = "short_side", frames, fps, steps, vocabulary
+        case outputShortSide = "output_short_side", outputFPS = "output_fps"
     }
 
     /// The card in `folder/moviola.json`, or nil when the folder has none (e.g. a Wan release).
