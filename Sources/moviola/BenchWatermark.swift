@@ -140,7 +140,7 @@ struct BenchWatermark: ParsableCommand {
                let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
                 peer = parsed
             } else {
-                notice("the invisible-watermark peer did not run (pip install -r tools/bench/requirements.txt)")
+                notice("the invisible-watermark peer failed (its error is above; it needs pip install -r tools/bench/requirements.txt)")
             }
         }
 
