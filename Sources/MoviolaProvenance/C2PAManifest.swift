@@ -93,18 +93,9 @@ public enum C2PAManifest {
         return data[s..<(s + 16)] == boxUUID
     }
 
-    /// The `c2pa.hash.bmff.v3` hash: every top-level box except `ftyp`, the C2PA `uuid` box and
-    /// `mfra`, each preceded by its absolute offset (u64, big-endian).
+    /// The `c2pa.hash.bmff.v3` hash under this writer's exclusions (`ftyp`, the C2PA `uuid` box, `mfra`).
     public static func bmffHash(of data: Data) throws -> Data {
-        var hasher = SHA256()
-        for box in try BMFF.topLevelBoxes(of: data) {
-            if box.type == "ftyp" || box.type == "mfra" || isManifestBox(data, box) { continue }
-            var offset = Data()
-            offset.appendUInt64(UInt64(box.offset))
-            hasher.update(data: offset)
-            hasher.update(data: data[(data.startIndex + box.offset)..<(data.startIndex + box.end)])
-        }
-        return Data(hasher.finalize())
+        try C2PAVerifier.bmffHash(of: data, exclusions: exclusions.array ?? [])
     }
 
     static var exclusions: CBOR {

@@ -195,7 +195,8 @@ public enum C2PAVerifier {
         return false
     }
 
-    /// BMFF v2/v3 hash with the exclusions a manifest lists (top-level xpaths, optional data match).
+    /// BMFF v2/v3 hash with the exclusions a manifest lists (top-level xpaths, optional data match):
+    /// each remaining top-level box, preceded by its absolute offset (u64, big-endian).
     static func bmffHash(of data: Data, exclusions: [CBOR]) throws -> Data {
         var hasher = SHA256()
         for box in try BMFF.topLevelBoxes(of: data) {

@@ -303,7 +303,7 @@ struct Generate: ParsableCommand {
             for input in [image, extend].compactMap({ $0 }) {
                 if let bytes = FileManager.default.contents(atPath: input) {
                     ingredients.append(.init(title: (input as NSString).lastPathComponent, format: Self.mediaType(input),
-                                             sha256: Data(SHA256Digest.of(bytes))))
+                                             sha256: C2PAManifest.sha256(bytes)))
                 }
             }
             try provenance.sign(path: partial, modelName: "Moviola/\((folder.path as NSString).lastPathComponent)",

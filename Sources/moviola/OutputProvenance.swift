@@ -46,11 +46,6 @@ extension Data {
     mutating func appendBigEndian(_ v: UInt64) { for k in 0..<8 { append(UInt8((v >> UInt64(56 - 8 * k)) & 0xff)) } }
 }
 
-/// SHA-256 for the CLI without importing Crypto here.
-enum SHA256Digest {
-    static func of(_ data: Data) -> Data { C2PAManifest.sha256(data) }
-}
-
 /// An append-only JSON-lines audit log in the data folder, for operator decisions that the
 /// regulations want kept (a label turned off, …).
 enum AuditLog {
