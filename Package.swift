@@ -10,12 +10,22 @@ let package = Package(
         .library(name: "MoviolaTensor", targets: ["MoviolaTensor"]),
         .library(name: "MoviolaMedia", targets: ["MoviolaMedia"]),
         .library(name: "MoviolaProvenance", targets: ["MoviolaProvenance"]),
+        .library(name: "MoviolaStore", targets: ["MoviolaStore"]),
+        .library(name: "MoviolaWorker", targets: ["MoviolaWorker"]),
+        .library(name: "MoviolaServer", targets: ["MoviolaServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -60,9 +70,46 @@ let package = Package(
             name: "MoviolaEngine",
             dependencies: ["MoviolaTensor"]
         ),
+        .target(
+            name: "MoviolaStore",
+            dependencies: [
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "MoviolaWorker",
+            dependencies: [
+                "MoviolaEngine", "MoviolaMedia", "MoviolaTensor",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MoviolaServer",
+            dependencies: [
+                "MoviolaStore",
+                "MoviolaWorker",
+                "MoviolaMedia",
+                "MoviolaProvenance",
+                "MoviolaEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")]
+        ),
         .executableTarget(
             name: "moviola",
             dependencies: [
+                "MoviolaStore",
+                "MoviolaWorker",
+                "MoviolaServer",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "MoviolaEngine",
                 "MoviolaTensor",
                 "MoviolaMedia",
@@ -82,6 +129,10 @@ let package = Package(
         .testTarget(
             name: "MoviolaProvenanceTests",
             dependencies: ["MoviolaProvenance", "MoviolaMedia"]
+        ),
+        .testTarget(
+            name: "MoviolaStoreTests",
+            dependencies: ["MoviolaStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "MoviolaEngineTests",

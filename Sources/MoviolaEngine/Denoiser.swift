@@ -7,6 +7,9 @@ public struct DenoisingProgress: Sendable {
     public let totalSteps: Int
     public let timestep: Float
     public let latents: Tensor
+    /// The clean latents this step's prediction points at (x₀ = xₜ − σ·v for flow matching): what
+    /// a preview should show, since `latents` still carry the remaining noise.
+    public let predictedSample: Tensor
 }
 
 /// The denoising loop of `WanPipeline`: at each scheduler timestep the transformer predicts the
@@ -37,7 +40,7 @@ public struct WanDenoiser: Sendable {
         guidanceScale: Float, lowNoiseGuidanceScale: Float? = nil,
         firstFrame: Tensor? = nil,
         scheduler schedulerConfig: SchedulerConfig, steps: Int,
-        compute: ComputeContext, progress: (DenoisingProgress) -> Void = { _ in }
+        compute: ComputeContext, progress: (DenoisingProgress) throws -> Void = { _ in }
     ) throws -> Tensor {
         let config = transformer.config
         guard initialLatents.rank == 5, initialLatents.shape[0] == 1, initialLatents.shape[1] == config.inChannels else {
@@ -102,8 +105,12 @@ public struct WanDenoiser: Sendable {
                     prediction.scalars[i] = u + scale * (conditional.scalars[i] - u)
                 }
             }
+            var predicted = input
+            let sigma = scheduler.sigmas[index]
+            for i in 0..<predicted.count { predicted.scalars[i] -= sigma * prediction.scalars[i] }
             latents = scheduler.step(modelOutput: prediction, sample: latents)
-            progress(DenoisingProgress(step: index + 1, totalSteps: scheduler.timesteps.count, timestep: t, latents: latents))
+            try progress(DenoisingProgress(step: index + 1, totalSteps: scheduler.timesteps.count, timestep: t, latents: latents,
+                                       predictedSample: withFirstFrame(predicted)))
         }
         latents = withFirstFrame(latents)
         return latents.reshaped([1] + latents.shape)

@@ -20,6 +20,8 @@ public struct GenerationRequest: Sendable {
     public var scheduler: String?
     /// Decode in overlapping tiles of this many pixels (stride ¾ of it) to bound memory for large frames.
     public var vaeTile: Int?
+    /// Send a `.preview` every this many denoising steps (and after the last); nil sends none.
+    public var previewEvery: Int?
 
     public init(prompt: String, negativePrompt: String = "", frames: Int = 17, width: Int = 832, height: Int = 480,
                 steps: Int = 30, guidanceScale: Float = 5, seed: UInt64 = 0, initialNoise: Tensor? = nil,
@@ -43,6 +45,9 @@ public enum GenerationStage: Sendable {
     case encodingText
     case denoising(step: Int, of: Int)
     case decoding(framesDone: Int, of: Int)
+    /// A rough look at the clip while it is denoised: the middle latent frame of the current clean
+    /// estimate, decoded on its own (`[1, H, W, 3]` in [0, 1]); sent when `previewEvery` is set.
+    case preview(step: Int, of: Int, frame: Frames)
 }
 
 /// A Wan text-to-video / first-frame image-to-video pipeline over a diffusers folder: tokenizer,
@@ -111,7 +116,7 @@ public final class WanPipeline: Sendable {
     /// Generates a clip; frames come out `[T, H, W, 3]` in [0, 1] through `onFrames`, chunk by chunk.
     public func generate(
         _ request: GenerationRequest, compute: ComputeContext,
-        progress: (GenerationStage) -> Void = { _ in },
+        progress: (GenerationStage) throws -> Void = { _ in },
         onFrames: (Frames) throws -> Void
     ) throws {
         let multiple = sizeMultiple
@@ -127,7 +132,7 @@ public final class WanPipeline: Sendable {
         guard noise.shape == latentShape else {
             throw EngineError("initial noise must be \(latentShape) for \(request.frames) frames at \(request.width)x\(request.height), got \(noise.shape)")
         }
-        progress(.encodingText)
+        try progress(.encodingText)
         let prompt = try encodePrompt(request.prompt, compute: compute)
         let negative = request.guidanceScale > 1 ? try encodePrompt(request.negativePrompt, compute: compute) : nil
         var firstFrameLatents: Tensor?
@@ -140,19 +145,25 @@ public final class WanPipeline: Sendable {
         }
         var scheduler = schedulerConfig
         if let name = request.scheduler { scheduler = try scheduler.converted(to: name) }
-        progress(.denoising(step: 0, of: request.steps))
+        try progress(.denoising(step: 0, of: request.steps))
         let latents = try WanDenoiser(transformer: transformer).denoise(
             initialLatents: noise, promptEmbeds: prompt, negativePromptEmbeds: negative,
             guidanceScale: request.guidanceScale, firstFrame: firstFrameLatents,
             scheduler: scheduler, steps: request.steps, compute: compute,
-            progress: { progress(.denoising(step: $0.step, of: $0.totalSteps)) })
+            progress: { state in
+                try progress(.denoising(step: state.step, of: state.totalSteps))
+                if let every = request.previewEvery, every > 0, state.step % every == 0 || state.step == state.totalSteps,
+                   let frame = try? previewFrame(state.predictedSample, compute: compute) {
+                    try progress(.preview(step: state.step, of: state.totalSteps, frame: frame))
+                }
+            })
         var done = 0
         let decodeLatents = vae.denormalize(latents.slice(0))
         let emit: (Frames) throws -> Void = { chunk in
             var frames = chunk
             for i in 0..<frames.data.count { frames.data[i] = max(0, min(1, frames.data[i] / 2 + 0.5)) }
             done += frames.count
-            progress(.decoding(framesDone: done, of: request.frames))
+            try progress(.decoding(framesDone: done, of: request.frames))
             try onFrames(frames)
         }
         if let tile = request.vaeTile {
@@ -161,6 +172,25 @@ public final class WanPipeline: Sendable {
         } else {
             try vae.decode(decodeLatents, context: compute, onFrames: emit)
         }
+    }
+}
+
+extension WanPipeline {
+    /// Decodes the middle latent frame of `[C, F, H, W]` normalised latents alone, as one RGB frame in [0, 1].
+    func previewFrame(_ latents: Tensor, compute: ComputeContext) throws -> Frames {
+        let (c, f, h, w) = (latents.shape[0], latents.shape[1], latents.shape[2], latents.shape[3])
+        let middle = f / 2
+        var single = Tensor(zeros: [c, 1, h, w])
+        for channel in 0..<c {
+            for i in 0..<(h * w) { single.scalars[channel * h * w + i] = latents.scalars[(channel * f + middle) * h * w + i] }
+        }
+        var result: Frames?
+        try vae.decode(vae.denormalize(single), context: compute) { chunk in
+            if result == nil { result = chunk }
+        }
+        guard var frame = result else { throw EngineError("the VAE decoded no preview frame") }
+        for i in 0..<frame.data.count { frame.data[i] = max(0, min(1, frame.data[i] / 2 + 0.5)) }
+        return frame
     }
 }
 

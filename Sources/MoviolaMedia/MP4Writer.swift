@@ -171,7 +171,10 @@ public final class MP4Writer {
 /// RGB → Y'CbCr 4:2:0, BT.709, limited range, chroma averaged over 2×2 pixels. Done here rather
 /// than by swscale so the conversion is exact and identical on every build.
 enum YUV {
-    static func fill(frame: UnsafeMutablePointer<AVFrame>, from image: RGBImage) {
+    static func fill(frame: UnsafeMutablePointer<AVFrame>, from image: RGBImage, fullRange: Bool = false) {
+        // Limited range maps luma to 16…235 and chroma to 16…240; full range (JPEG) uses 0…255.
+        let (yBase, yScale, yMax) = fullRange ? (0.0, 255.0, 255.0) : (16.0, 219.0, 235.0)
+        let (cScale, cMin, cMax) = fullRange ? (255.0, 0.0, 255.0) : (224.0, 16.0, 240.0)
         let (w, h) = (image.width, image.height)
         let yPlane = frame.pointee.data.0!, uPlane = frame.pointee.data.1!, vPlane = frame.pointee.data.2!
         let yStride = Int(frame.pointee.linesize.0), uStride = Int(frame.pointee.linesize.1), vStride = Int(frame.pointee.linesize.2)
@@ -190,7 +193,7 @@ enum YUV {
                     let i = (y * w + x) * 3
                     let (r, g, b) = (Double(px[i]) / 255, Double(px[i + 1]) / 255, Double(px[i + 2]) / 255)
                     let luma = 0.2126 * r + 0.7152 * g + 0.0722 * b
-                    yPlane[y * yStride + x] = UInt8(max(16, min(235, (16 + 219 * luma).rounded())))
+                    yPlane[y * yStride + x] = UInt8(max(yBase, min(yMax, (yBase + yScale * luma).rounded())))
                 }
             }
             for cy in 0..<(h / 2) {
@@ -206,8 +209,8 @@ enum YUV {
                     let luma = 0.2126 * r + 0.7152 * g + 0.0722 * b
                     let cb = (b - luma) / 1.8556
                     let cr = (r - luma) / 1.5748
-                    uPlane[cy * uStride + cx] = UInt8(max(16, min(240, (128 + 224 * cb).rounded())))
-                    vPlane[cy * vStride + cx] = UInt8(max(16, min(240, (128 + 224 * cr).rounded())))
+                    uPlane[cy * uStride + cx] = UInt8(max(cMin, min(cMax, (128 + cScale * cb).rounded())))
+                    vPlane[cy * vStride + cx] = UInt8(max(cMin, min(cMax, (128 + cScale * cr).rounded())))
                 }
             }
         }

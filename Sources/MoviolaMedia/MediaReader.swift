@@ -123,6 +123,19 @@ public enum MediaReader {
     }
 
     /// Decodes the first picture of an image file (PNG, JPEG, WebP, …).
+    /// Decodes an image held in memory (written to a private temporary file in `scratchDirectory` first,
+    /// since the demuxer probes files).
+    public static func decodeImage(data: Data, scratchDirectory: String = NSTemporaryDirectory()) throws -> RGBImage {
+        guard !data.isEmpty else { throw MediaError("the image is empty") }
+        try FileManager.default.createDirectory(atPath: scratchDirectory, withIntermediateDirectories: true)
+        let path = (scratchDirectory as NSString).appendingPathComponent("image-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw MediaError("cannot write a temporary file in \(scratchDirectory)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try decodeImage(path: path)
+    }
+
     public static func decodeImage(path: String) throws -> RGBImage {
         var image: RGBImage?
         try decode(path: path, maxFrames: 1) { image = $0 }

@@ -259,7 +259,7 @@ struct BenchPipeline: ParsableCommand {
             switch stage {
             case .encodingText: marks["text"] = Date()
             case .denoising(let step, _): marks[step == 0 ? "denoising" : "denoised"] = Date()
-            case .decoding: break
+            case .decoding, .preview: break
             }
         }, onFrames: { _ in })
         let end = Date()

@@ -4,6 +4,7 @@ import MoviolaEngine
 import MoviolaMedia
 import MoviolaProvenance
 import MoviolaTensor
+import MoviolaWorker
 
 /// `moviola generate`: denoise latents with a Wan transformer.
 struct Generate: ParsableCommand {
@@ -224,81 +225,57 @@ struct Generate: ParsableCommand {
             notice("frame count \(frameCount) is not of the form \(t)k+1; using \(adjusted)")
             frameCount = adjusted
         }
-        var request = GenerationRequest(prompt: prompt, negativePrompt: negativePrompt, frames: frameCount, width: width,
-                                        height: height, steps: steps, guidanceScale: guidance, seed: seed, scheduler: scheduler)
         if let vaeTile {
             guard vaeTile >= 2 * pipeline.spatialScale, vaeTile % pipeline.spatialScale == 0 else {
                 throw EngineError("--vae-tile must be a multiple of \(pipeline.spatialScale) pixels, at least \(2 * pipeline.spatialScale)")
             }
-            request.vaeTile = vaeTile
         }
+        var noise: Tensor?
         if let initialNoise {
             let file = try SafetensorsFile(path: initialNoise)
-            request.initialNoise = try file.tensor(Self.pick(file, ["latents"]))
+            noise = try file.tensor(Self.pick(file, ["latents"]))
         }
-        if image != nil || !earlierClip.isEmpty {
-            let decoded = try earlierClip.last ?? MediaReader.decodeImage(path: image!)
-            if earlierClip.isEmpty && decoded.width * height != decoded.height * width {
+        var firstFrame: RGBImage?
+        if let image {
+            let decoded = try MediaReader.decodeImage(path: image)
+            if decoded.width * height != decoded.height * width {
                 notice("first frame \(decoded.width)x\(decoded.height) scaled to cover \(width)x\(height) and centre-cropped")
             }
-            let fitted = decoded.resizedToFill(width: width, height: height)
-            var tensor = Tensor(zeros: [3, height, width])
-            for i in 0..<(width * height) {
-                for c in 0..<3 { tensor.scalars[c * width * height + i] = Float(fitted.pixels[i * 3 + c]) / 255 * 2 - 1 }
-            }
-            request.firstFrame = tensor
+            firstFrame = decoded
+        } else if let last = earlierClip.last {
+            firstFrame = last
         }
+        let settings = RenderSettings(prompt: prompt, negativePrompt: negativePrompt, seed: seed, steps: steps, guidance: guidance,
+                                      scheduler: scheduler, frames: frameCount, width: width, height: height, fps: fps,
+                                      outputWidth: fileWidth, outputHeight: fileHeight, outputFPS: fileFPS, crf: crf, vaeTile: vaeTile)
 
         let producer = contentProducer ?? ProcessInfo.processInfo.environment["MOVIOLA_PROVIDER_CODE"] ?? "moviola-local"
         let provenance = try OutputProvenance(contentProducer: producer, visibleLabel: disableVisibleLabel ? nil : labelText)
-        let label = disableVisibleLabel ? nil : try VisibleLabel(text: labelText, width: fileWidth, height: fileHeight, framesPerSecond: fileFPS)
-        let watermark = Watermark.Embedder(width: fileWidth, height: fileHeight, id: provenance.contentID)
-        var frameIndex = 0
-        func mark(_ frame: RGBImage) -> RGBImage {
-            defer { frameIndex += 1 }
-            let labelled = label?.apply(to: frame, frameIndex: frameIndex) ?? frame
-            return watermark.apply(labelled)
-        }
+        let marks = OutputMarks(contentID: provenance.contentID, aigcJSON: provenance.aigc.json,
+                                labelText: disableVisibleLabel ? nil : labelText,
+                                comment: "AI-generated with Moviola (\(folder.path))")
         let partial = output + ".partial"
         var watermarkVerified = false
-        let writer = try MP4Writer(path: partial, width: fileWidth, height: fileHeight,
-                                   options: VideoEncodingOptions(framesPerSecond: fileFPS, crf: crf,
-                                                                 metadata: ["comment": "AI-generated with Moviola (\(folder.path))",
-                                                                            "AIGC": provenance.aigc.json]))
         var raw: [Float] = []
         var bar: ProgressBar?
-        for frame in earlierClip { try writer.append(mark(frame)) }
-        // The first generated frame reproduces the clip's last one; it is not repeated.
-        var skipFirstGenerated = !earlierClip.isEmpty
-        var rateConverter = FrameRateConverter(from: fps, to: fileFPS)
-        let upscaled = (fileWidth, fileHeight) != (width, height)
         let start = Date()
+        let result: RenderResult
         do {
-            try pipeline.generate(request, compute: compute, progress: { stage in
-                guard !quiet else { return }
-                switch stage {
-                case .encodingText: notice("encoding the prompt")
-                case .denoising(let step, let total):
-                    if bar == nil { bar = ProgressBar(total: total, label: "denoising"); bar?.update(0) }
-                    if step > 0 { bar?.update(step) }
-                case .decoding(let done, let total):
-                    FileHandle.standardError.write(Data("\rdecoding frames \(done)/\(total)\(done == total ? "\n" : "")".utf8))
-                }
-            }, onFrames: { chunk in
-                let size = chunk.height * chunk.width * 3
-                try chunk.data.withUnsafeBufferPointer { buffer in
-                    for f in 0..<chunk.count {
-                        let frame = UnsafeBufferPointer(rebasing: buffer[(f * size)..<((f + 1) * size)])
-                        var image = RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame)
-                        if upscaled { image = image.resizedToFill(width: fileWidth, height: fileHeight) }
-                        var converted = rateConverter.push(image)
-                        if skipFirstGenerated { converted.removeFirst(); skipFirstGenerated = false }
-                        for frame in converted { try writer.append(mark(frame)) }
+            result = try ClipRenderer(pipeline: pipeline).render(
+                settings, marks: marks, firstFrame: firstFrame, earlierClip: earlierClip, to: partial, compute: compute,
+                initialNoise: noise, rawFrames: outputRaw == nil ? nil : { raw += $0.data },
+                events: { event in
+                    guard !quiet else { return }
+                    switch event {
+                    case .encodingText: notice("encoding the prompt")
+                    case .denoising(let step, let total):
+                        if bar == nil { bar = ProgressBar(total: total, label: "denoising"); bar?.update(0) }
+                        if step > 0 { bar?.update(step) }
+                    case .decoding(let done, let total):
+                        FileHandle.standardError.write(Data("\rdecoding frames \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                    case .preview: break
                     }
-                }
-                if outputRaw != nil { raw += chunk.data }
-            })
-            try writer.finish()
+                })
             var ingredients: [ManifestContent.Ingredient] = []
             for input in [image, extend].compactMap({ $0 }) {
                 if let bytes = FileManager.default.contents(atPath: input) {
@@ -307,7 +284,7 @@ struct Generate: ParsableCommand {
                 }
             }
             try provenance.sign(path: partial, modelName: "Moviola/\((folder.path as NSString).lastPathComponent)",
-                                durationMilliseconds: writer.framesWritten * 1000 / fileFPS, ingredients: ingredients)
+                                durationMilliseconds: result.framesWritten * 1000 / fileFPS, ingredients: ingredients)
             // As the server will before publishing: the written file's watermark must decode to its own ID.
             var detector = Watermark.Detector()
             try MediaReader.decode(path: partial) { detector.add($0) }
@@ -334,7 +311,7 @@ struct Generate: ParsableCommand {
                 : String(format: " (generated at %dx%d, %d fps)", width, height, fps)
             notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark (\(watermarkVerified ? "read back" : "embedded")), signed C2PA manifest")
             notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video)%@ in %.1f s",
-                          output, writer.framesWritten, fileWidth, fileHeight, fileFPS, Double(writer.framesWritten) / Double(fileFPS),
+                          output, result.framesWritten, fileWidth, fileHeight, fileFPS, Double(result.framesWritten) / Double(fileFPS),
                           generated, Date().timeIntervalSince(start)))
         }
     }

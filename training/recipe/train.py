@@ -11,6 +11,7 @@ clean first frame at timestep 0, Wan 2.2 TI2V style), `export` (the pipeline fol
 diffusers' WanPipeline and by `moviola generate`). Everything is seeded; on a GPU pass --device cuda.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -136,20 +137,36 @@ def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
     return padded
 
 
-def latent_cache(config, vae, mean, std, seed, device):
+def latent_cache(config, vae, mean, std, seed, device, out=None):
     """Clips encoded once (the VAE is frozen here), as batches of one aspect ratio each, with their
-    scenes so that every visit captions them afresh (another language, another paraphrase)."""
-    batches = []
+    scenes so that every visit captions them afresh (another language, another paraphrase).
+    Kept in OUT/latent_cache.pt, keyed by the VAE weights, so a resumed run (or a larger cache)
+    re-encodes only what it has not seen."""
     count = config.latent_cache_clips // config.dit_batch
+    key = None
+    batches = []
+    cache_file = os.path.join(out, "latent_cache.pt") if out else None
+    if cache_file:
+        digest = hashlib.sha256()
+        with open(os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"), "rb") as f:
+            digest.update(f.read())
+        key = (digest.hexdigest(), seed, config.dit_batch)
+        if os.path.exists(cache_file):
+            saved = torch.load(cache_file, weights_only=False)
+            if saved.get("key") == key:
+                batches = saved["batches"][:count]
+                log(f"dit: {len(batches) * config.dit_batch} cached clips loaded from {cache_file}")
     started = time.time()
     with torch.no_grad():
-        for i in range(count):
+        for i in range(len(batches), count):
             video, _, scenes = batch(config, seed + 3, i, config.dit_batch, with_scenes=True)
             latents = torch.cat([vae.encode(video[j:j + 1].to(device)).latent_dist.mode() for j in range(len(video))])
-            batches.append(((latents - mean) / std, scenes))
+            batches.append((((latents - mean) / std).cpu(), scenes))
             if i % 10 == 0:
                 log(f"dit: encoded {(i + 1) * config.dit_batch}/{count * config.dit_batch} clips ({time.time() - started:.0f} s)")
-    return batches
+    if cache_file:
+        torch.save({"key": key, "batches": batches}, cache_file)
+    return [(latents.to(device), scenes) for latents, scenes in batches]
 
 
 def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
@@ -179,7 +196,7 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
     optimizer_file = os.path.join(out, "dit_optimizer.pt")
     if first_step and os.path.exists(optimizer_file):
         optimizer.load_state_dict(torch.load(optimizer_file))
-    cache = latent_cache(config, vae, mean, std, seed, device) if config.latent_cache_clips else None
+    cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
     generator = torch.Generator(device="cpu").manual_seed(seed)
     patch = transformer.config.patch_size
 

@@ -1,0 +1,124 @@
+import Foundation
+import SQLKit
+
+/// One versioned schema change. The SQL is written once for both databases (types both accept:
+/// TEXT, BIGINT, DOUBLE PRECISION; times are seconds since 1970 as DOUBLE PRECISION).
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let statements: [String]
+}
+
+/// The schema, in order. Never edit a released migration: add a new one.
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "generations, jobs, events, api keys", statements: [
+            """
+            CREATE TABLE generations (
+                id TEXT PRIMARY KEY,
+                account TEXT NOT NULL,
+                produce_id TEXT NOT NULL UNIQUE,
+                content_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                model TEXT NOT NULL,
+                request TEXT NOT NULL,
+                priority BIGINT NOT NULL,
+                idempotency_key TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                started_at DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                stage TEXT,
+                step BIGINT NOT NULL DEFAULT 0,
+                total_steps BIGINT NOT NULL DEFAULT 0,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                error_code TEXT,
+                error_message TEXT,
+                video_key TEXT,
+                video_bytes BIGINT,
+                video_sha256 TEXT,
+                receipt TEXT,
+                event_seq BIGINT NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE UNIQUE INDEX generations_idempotency ON generations (account, idempotency_key) WHERE idempotency_key IS NOT NULL",
+            "CREATE INDEX generations_account_created ON generations (account, created_at, id)",
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                generation_id TEXT NOT NULL UNIQUE REFERENCES generations (id),
+                model TEXT NOT NULL,
+                state TEXT NOT NULL,
+                priority BIGINT NOT NULL,
+                attempt BIGINT NOT NULL DEFAULT 0,
+                max_attempts BIGINT NOT NULL,
+                run_at DOUBLE PRECISION NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at DOUBLE PRECISION,
+                cancel_requested BIGINT NOT NULL DEFAULT 0,
+                last_error TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                finished_at DOUBLE PRECISION
+            )
+            """,
+            "CREATE INDEX jobs_ready ON jobs (state, priority, run_at)",
+            "CREATE INDEX jobs_lease ON jobs (state, lease_expires_at)",
+            """
+            CREATE TABLE generation_events (
+                generation_id TEXT NOT NULL REFERENCES generations (id),
+                seq BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (generation_id, seq)
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                scope TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                secret_sha256 TEXT NOT NULL UNIQUE,
+                created_at DOUBLE PRECISION NOT NULL,
+                last_used_at DOUBLE PRECISION,
+                revoked_at DOUBLE PRECISION
+            )
+            """,
+        ]),
+    ]
+
+    /// Applies what is missing, each migration in its own transaction; returns the versions applied.
+    @discardableResult
+    public static func run(on database: any StoreDatabase, now: Double = Date().timeIntervalSince1970) async throws -> [Int] {
+        try await database.withConnection { db in
+            try await db.raw("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)
+                """).run()
+        }
+        var applied: [Int] = []
+        for migration in all {
+            let done = try await database.transaction { db -> Bool in
+                // Another process may be migrating at the same moment: the check and the change share one
+                // transaction, and PostgreSQL's advisory lock serialises them.
+                if database.kind == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(7219)").run() }
+                let existing = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first()
+                if existing != nil { return true }
+                for statement in migration.statements { try await db.raw("\(unsafeRaw: statement)").run() }
+                try await db.raw("""
+                    INSERT INTO schema_migrations (version, name, applied_at)
+                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: now))
+                    """).run()
+                return false
+            }
+            if !done { applied.append(migration.version) }
+        }
+        let newest = try await database.withConnection { db in
+            try await db.raw("SELECT MAX(version) AS version FROM schema_migrations").first()?.decode(column: "version", as: Int?.self)
+        }
+        if let newest, newest > (all.last?.version ?? 0) {
+            throw StoreError("the database is at schema version \(newest), newer than this build knows (\(all.last?.version ?? 0)); upgrade Moviola")
+        }
+        return applied
+    }
+}
