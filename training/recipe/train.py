@@ -164,6 +164,8 @@ def latent_cache(config, vae, mean, std, seed, device, out=None):
             batches.append((((latents - mean) / std).cpu(), scenes))
             if i % 10 == 0:
                 log(f"dit: encoded {(i + 1) * config.dit_batch}/{count * config.dit_batch} clips ({time.time() - started:.0f} s)")
+                if cache_file:  # saved as it grows, so an interrupted run keeps what it encoded
+                    torch.save({"key": key, "batches": batches}, cache_file)
     if cache_file:
         torch.save({"key": key, "batches": batches}, cache_file)
     return [(latents.to(device), scenes) for latents, scenes in batches]
