@@ -134,6 +134,13 @@ public struct Worker: Sendable {
         }
         heartbeat.cancel()
         let stop = state.withLock { $0.stop }
+        // Reported outside this task's cancellation: on shutdown the release must still reach the queue.
+        await Task { await report(outcome, stop: stop, ticket: ticket, start: start) }.value
+        try? FileManager.default.removeItem(atPath: output)
+    }
+
+    private func report(_ outcome: Result<RenderResult, any Error>, stop: Stop?, ticket: JobTicket, start: Date) async {
+        let output = (scratchDirectory as NSString).appendingPathComponent("\(ticket.jobID)-\(ticket.attempt).mp4")
         do {
             switch outcome {
             case .success(let result):
@@ -165,7 +172,6 @@ public struct Worker: Sendable {
         } catch {
             logger.error("job \(ticket.jobID): could not report the outcome (\(error)); the lease will expire and the job will be retried")
         }
-        try? FileManager.default.removeItem(atPath: output)
     }
 }
 

@@ -3,16 +3,17 @@ import Foundation
 
 /// The `moviola` command: one executable for generation, serving and tooling.
 
-struct Moviola: ParsableCommand {
+struct Moviola: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "moviola",
         abstract: "Self-hosted text-to-video generation (Wan architecture, CPU-first, exact).",
         discussion: """
             Built: generate (text or image to a labelled, watermarked, C2PA-signed H.264 MP4, or latents \
-            for replays), verify, ca, models, bench. \
-            Not built yet: serve, worker, moderate and admin (each arrives with its issue).
+            for replays), serve (HTTP API, durable queue, in-process worker), worker (renders for a server \
+            from another host), admin (API keys, the queue), verify, ca, models, bench. \
+            Not built yet: moderate (the content policy engine arrives with its issue).
             """,
-        subcommands: [Generate.self, Verify.self, Models.self, CA.self, Bench.self]
+        subcommands: [Generate.self, Serve.self, WorkerCommand.self, Admin.self, Verify.self, Models.self, CA.self, Bench.self]
     )
 }
 

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import Logging
+import MoviolaMedia
+import MoviolaProvenance
+import MoviolaStore
+import MoviolaWorker
+import ServiceLifecycle
+
+/// How `moviola serve` runs.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Holds the SQLite database, stored videos and inputs, scratch files and the signing CA.
+    public var dataDirectory: String
+    /// `postgres://…`; nil uses SQLite in the data folder.
+    public var databaseURL: String?
+    public var models: [(name: String, path: String)]
+    /// In-process workers (0: only remote `moviola worker`s render).
+    public var workers: Int
+    public var requireAPIKeys: Bool
+    public var leaseSeconds: Double
+    public var threads: Int?
+    public var plane: ControlPlaneSettings
+
+    public init(host: String, port: Int, dataDirectory: String, databaseURL: String?, models: [(name: String, path: String)],
+                workers: Int, requireAPIKeys: Bool, leaseSeconds: Double, threads: Int?, plane: ControlPlaneSettings) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.models = models
+        self.workers = workers
+        self.requireAPIKeys = requireAPIKeys
+        self.leaseSeconds = leaseSeconds
+        self.threads = threads
+        self.plane = plane
+    }
+
+    public var isLoopback: Bool { ["127.0.0.1", "localhost", "::1"].contains(host) }
+    public var databaseLocation: String { databaseURL ?? "sqlite:" + (dataDirectory as NSString).appendingPathComponent("moviola.sqlite") }
+}
+
+/// A long-lived loop run as a `Service` and cancelled on graceful shutdown.
+struct LoopService: Service {
+    let name: String
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await body() }
+    }
+}
+
+/// Builds and runs the whole service: database, control plane, HTTP server, lease rescuer and workers.
+public enum MoviolaServer {
+    /// Opens the store (running migrations) and returns it with the database to keep running.
+    public static func openStore(url: String, leaseSeconds: Double, logger: Logger) async throws -> Store {
+        let database = try await openStoreDatabase(url: url, logger: logger)
+        return Store(database: database, leaseSeconds: leaseSeconds)
+    }
+
+    public static func run(_ configuration: ServerConfiguration, logger: Logger,
+                           onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let store = try await openStore(url: configuration.databaseLocation, leaseSeconds: configuration.leaseSeconds, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.database.run() }
+            defer { group.cancelAll() }
+            try await store.migrate()
+            let catalogue = try ModelCatalogue(folders: configuration.models)
+            let storage = try LocalDiskStorage(root: (data as NSString).appendingPathComponent("storage"))
+            let authority = CertificateAuthority(directory: (data as NSString).appendingPathComponent("ca"))
+            let (identity, created) = try authority.loadOrCreate(organization: "Moviola operator")
+            if created { logger.notice("created a private signing CA in \(authority.directory) (`moviola ca root` prints the root for verifiers)") }
+            let scratch = (data as NSString).appendingPathComponent("tmp")
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let plane = ControlPlane(store: store, catalogue: catalogue, storage: storage, identity: identity,
+                                     settings: configuration.plane, metrics: ServiceMetrics(), scratchDirectory: scratch, logger: logger)
+            if configuration.plane.labelText == nil {
+                try AuditTrail.append(directory: data, ["event": "visible_label_disabled_for_service",
+                                                        "reason": "operator setting --operator-disable-visible-label"])
+            }
+            let access: APIAccess = configuration.requireAPIKeys || !configuration.isLoopback ? .keys : .open
+            let router = Router(context: MoviolaRequestContext.self)
+            Routes(plane: plane, access: access, logger: logger).register(on: router)
+
+            var services: [any Service] = []
+            let rescueEvery = max(1, min(5, configuration.leaseSeconds / 3))
+            services.append(LoopService(name: "rescuer") {
+                while !Task.isCancelled {
+                    do {
+                        let rescued = try await store.rescueExpiredLeases()
+                        if rescued > 0 {
+                            logger.warning("requeued \(rescued) job(s) whose worker stopped renewing its lease")
+                            plane.metrics.increment("moviola_leases_expired_total", by: rescued)
+                            plane.jobsPulse.fire()
+                            plane.eventsPulse.fire()
+                        }
+                    } catch {
+                        logger.error("lease rescue failed: \(error)")
+                    }
+                    try await Task.sleep(for: .seconds(rescueEvery))
+                }
+            })
+            if let notifications = store.database.notifications(channel: Store.jobsChannel) {
+                services.append(LoopService(name: "listen") {
+                    for await _ in notifications { plane.jobsPulse.fire() }
+                })
+            }
+            for index in 0..<configuration.workers {
+                let worker = Worker(source: plane, models: catalogue.folders, workerID: Worker.makeID(prefix: "local\(index)"),
+                                    threads: configuration.threads, scratchDirectory: scratch, logger: logger)
+                services.append(LoopService(name: "worker\(index)") { await worker.run() })
+            }
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Moviola"),
+                services: services,
+                onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+                logger: logger)
+            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), \(configuration.workers) in-process worker(s), API \(access == .open ? "open (loopback)" : "needs API keys")")
+            try await app.runService()
+        }
+    }
+}
+
+/// The operator audit trail in the data folder (JSON lines).
+public enum AuditTrail {
+    public static func append(directory: String, _ fields: [String: String]) throws {
+        var record = fields
+        record["time"] = ISO8601DateFormatter().string(from: Date())
+        let line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) + Data("\n".utf8)
+        let path = (directory as NSString).appendingPathComponent("audit.log")
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw ServiceError(.internal, "cannot write \(path)") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+    }
+}
