@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import MoviolaEngine
+import MoviolaWorker
 
 /// What the server knows about one installed model without loading its weights: its card
 /// (defaults, vocabulary), the size and frame-count steps its VAE and transformer need, and a
@@ -49,26 +50,7 @@ public struct ModelInfo: Sendable {
         let spatial = 1 << levels
         temporalScale = 1 << (vae.temperal_downsample ?? [false, true, true]).prefix(levels).filter { $0 }.count
         sizeMultiple = spatial * ((transformer.patch_size ?? [1, 2, 2]).dropFirst().first ?? 2)
-        sha256 = try Self.hashFolder(path)
-    }
-
-    static func hashFolder(_ path: String) throws -> String {
-        let manager = FileManager.default
-        guard let enumerator = manager.enumerator(atPath: path) else { throw ServiceError(.internal, "cannot read the model folder \(path)") }
-        var files: [String] = []
-        for case let relative as String in enumerator {
-            var isDirectory: ObjCBool = false
-            let full = (path as NSString).appendingPathComponent(relative)
-            if manager.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue, !relative.hasPrefix(".") { files.append(relative) }
-        }
-        var hash = SHA256()
-        for relative in files.sorted() {
-            hash.update(data: Data(relative.utf8))
-            guard let handle = FileHandle(forReadingAtPath: (path as NSString).appendingPathComponent(relative)) else { continue }
-            defer { try? handle.close() }
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
-        }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        sha256 = try ModelFolderHash.sha256(path)
     }
 
     /// The capabilities document of `GET /api/v1/models/{name}`.

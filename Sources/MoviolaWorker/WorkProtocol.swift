@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Identifies one attempt at one job; every write a worker makes carries it, so a write from an
@@ -134,4 +135,27 @@ public protocol JobSource: Sendable {
 /// The engine's version in replay receipts: a replay on the same version, model and settings gives the same frames.
 public enum EngineVersion {
     public static let string = "moviola-engine/0.2.0"
+}
+
+/// A model folder's identity for replay receipts: SHA-256 over its files' sorted relative paths and contents.
+public enum ModelFolderHash {
+    public static func sha256(_ path: String) throws -> String {
+        let manager = FileManager.default
+        guard let enumerator = manager.enumerator(atPath: path) else { throw WorkFailure(.infrastructure, "cannot read the model folder \(path)") }
+        var files: [String] = []
+        for case let relative as String in enumerator {
+            var isDirectory: ObjCBool = false
+            let full = (path as NSString).appendingPathComponent(relative)
+            let hidden = relative.split(separator: "/").contains { $0.hasPrefix(".") }
+            if manager.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue, !hidden { files.append(relative) }
+        }
+        var hash = SHA256()
+        for relative in files.sorted() {
+            hash.update(data: Data(relative.utf8))
+            guard let handle = FileHandle(forReadingAtPath: (path as NSString).appendingPathComponent(relative)) else { continue }
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
+        }
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+    }
 }

@@ -133,6 +133,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Provider code written as ContentProducer in the AIGC metadata (default: MOVIOLA_PROVIDER_CODE, else moviola-local).")
     var contentProducer: String?
 
+    @Option(help: "Re-render a finished generation from its replay receipt (GET /api/v1/generations/ID/receipt) and check the frames are identical.")
+    var replay: String?
+
     @Option(help: "CPU threads (default: all cores or MOVIOLA_THREADS).")
     var threads: Int?
 
@@ -150,6 +153,10 @@ struct Generate: ParsableCommand {
     }
 
     func generate() throws {
+        if let replay {
+            try replayReceipt(replay)
+            return
+        }
         guard steps >= 1 && steps <= 1000 else { throw EngineError("--steps must be between 1 and 1000, got \(steps)") }
         guard guidance.isFinite && guidance >= 0 else { throw EngineError("--guidance must be a non-negative number") }
         if let threads, threads < 1 { throw EngineError("--threads must be at least 1") }
@@ -314,6 +321,49 @@ struct Generate: ParsableCommand {
                           output, result.framesWritten, fileWidth, fileHeight, fileFPS, Double(result.framesWritten) / Double(fileFPS),
                           generated, Date().timeIntervalSince(start)))
         }
+    }
+
+    /// Renders a receipt's settings again and compares the frames' hash with the receipt's.
+    func replayReceipt(_ path: String) throws {
+        struct Receipt: Decodable {
+            let model: String
+            let model_sha256: String?
+            let engine_version: String?
+            let threads: Int?
+            let settings: RenderSettings
+            let frames_sha256: String
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw EngineError("cannot read \(path)") }
+        let receipt: Receipt
+        do { receipt = try JSONDecoder().decode(Receipt.self, from: data) } catch {
+            throw EngineError("\(path) is not a Moviola replay receipt: \(error)")
+        }
+        guard prompt == nil else { throw EngineError("--replay takes its prompt and settings from the receipt; give no prompt") }
+        guard output.lowercased().hasSuffix(".mp4") else { throw EngineError("-o must name an .mp4 file, got \(output)") }
+        let folder = try PipelineFolder(path: model ?? MoviolaHome.resolve("models/\(receipt.model)"))
+        if let expected = receipt.model_sha256, let actual = try? ModelFolderHash.sha256(folder.path), actual != expected {
+            notice("warning: \(folder.path) is not the model the receipt was made with (sha256 \(actual.prefix(12))…, receipt \(expected.prefix(12))…); the frames will differ")
+        }
+        if let version = receipt.engine_version, version != EngineVersion.string {
+            notice("warning: the receipt was made by \(version), this is \(EngineVersion.string); the frames may differ")
+        }
+        let pipeline = try WanPipeline(folder: folder)
+        let threadCount = threads ?? receipt.threads
+        let producer = contentProducer ?? ProcessInfo.processInfo.environment["MOVIOLA_PROVIDER_CODE"] ?? "moviola-local"
+        let provenance = try OutputProvenance(contentProducer: producer, visibleLabel: disableVisibleLabel ? nil : labelText)
+        let marks = OutputMarks(contentID: provenance.contentID, aigcJSON: provenance.aigc.json,
+                                labelText: disableVisibleLabel ? nil : labelText, comment: "AI-generated with Moviola (replay of \(path))")
+        let partial = output + ".partial"
+        let result = try ClipRenderer(pipeline: pipeline).render(receipt.settings, marks: marks, to: partial,
+                                                                  compute: ComputeContext(threads: threadCount))
+        try provenance.sign(path: partial, modelName: "Moviola/\((folder.path as NSString).lastPathComponent)",
+                            durationMilliseconds: result.framesWritten * 1000 / receipt.settings.outputFPS, ingredients: [])
+        try? FileManager.default.removeItem(atPath: output)
+        try FileManager.default.moveItem(atPath: partial, toPath: output)
+        guard result.framesSHA256 == receipt.frames_sha256 else {
+            throw EngineError("replay wrote \(output), but its frames differ from the receipt's (sha256 \(result.framesSHA256.prefix(16))…, receipt \(receipt.frames_sha256.prefix(16))…); check the model files, engine version and --threads \(receipt.threads.map(String.init) ?? "")")
+        }
+        notice("replay identical: \(result.framesWritten) frames match the receipt (frames sha256 \(result.framesSHA256.prefix(16))…); wrote \(output) with a new ProduceID \(provenance.produceID)")
     }
 
     func modelFolder() throws -> PipelineFolder {
