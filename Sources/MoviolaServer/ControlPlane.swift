@@ -277,7 +277,7 @@ public final class ControlPlane: JobSource, Sendable {
         } catch {
             throw WorkFailure(.invalid, "the worker's file is not a readable video: \(error)")
         }
-        guard let detection = detector.detect(diagnosing: generation.contentID) else {
+        guard let detection = detector.detect() else {
             throw WorkFailure(.invalid, "the worker's file carries no readable watermark; it is not published")
         }
         guard detection.id == generation.contentID else {

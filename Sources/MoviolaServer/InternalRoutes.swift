@@ -83,6 +83,8 @@ struct InternalRoutes: Sendable {
             return (try? Routes.errorResponse(ServiceError(.conflict, error.description))) ?? Response(status: .conflict)
         } catch let error as ServiceError {
             return (try? Routes.errorResponse(error)) ?? Response(status: .internalServerError)
+        } catch is NIOTooManyBytesError {
+            return (try? Routes.errorResponse(ServiceError(.tooLarge, "the request body is over the limit"))) ?? Response(status: .contentTooLarge)
         } catch {
             logger.error("internal API request failed: \(error)")
             return (try? Routes.errorResponse(ServiceError(.internal, "\(error)"))) ?? Response(status: .internalServerError)

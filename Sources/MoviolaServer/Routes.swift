@@ -375,6 +375,8 @@ struct Routes: Sendable {
             return try await body()
         } catch let error as ServiceError {
             return (try? Self.errorResponse(error)) ?? Response(status: .internalServerError)
+        } catch is NIOTooManyBytesError {
+            return (try? Self.errorResponse(ServiceError(.tooLarge, "the request body is over the 32 MB limit"))) ?? Response(status: .contentTooLarge)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return (try? Self.errorResponse(ServiceError(.tooLarge, "the request body is over the 32 MB limit"))) ?? Response(status: .contentTooLarge)
         } catch {

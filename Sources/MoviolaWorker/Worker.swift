@@ -74,18 +74,27 @@ public struct Worker: Sendable {
         let start = Date()
         logger.info("job \(ticket.jobID) attempt \(ticket.attempt): rendering generation \(ticket.generationID)")
         let heartbeat = Task {
+            // A heartbeat goes out when progress changes (at most every half second, so steps show as they
+            // happen) and at least every `heartbeatSeconds` (the lease renewal).
             let interval = max(0.2, assignment.heartbeatSeconds)
+            var lastSent = Date()
+            var lastProgress: WorkProgress?
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
+                try? await Task.sleep(for: .milliseconds(250))
                 if Task.isCancelled { break }
-                let progress = state.withLock { s -> WorkProgress in
-                    var p = s.progress
-                    p.preview = s.pendingPreview
-                    s.pendingPreview = nil
-                    return p
+                let (progress, hasPreview) = state.withLock { s -> (WorkProgress, Bool) in (s.progress, s.pendingPreview != nil) }
+                let since = Date().timeIntervalSince(lastSent)
+                let changed = progress != lastProgress || hasPreview
+                guard since >= interval || (changed && since >= 0.5) else { continue }
+                var outgoing = progress
+                outgoing.preview = state.withLock { s -> Data? in
+                    defer { s.pendingPreview = nil }
+                    return s.pendingPreview
                 }
+                lastSent = Date()
+                lastProgress = progress
                 do {
-                    switch try await source.heartbeat(ticket, progress: progress) {
+                    switch try await source.heartbeat(ticket, progress: outgoing) {
                     case .proceed: break
                     case .cancel: state.withLock { if $0.stop == nil { $0.stop = .cancelled } }
                     case .lost: state.withLock { $0.stop = .lost }
@@ -132,10 +141,14 @@ public struct Worker: Sendable {
         } onCancel: {
             state.withLock { if $0.stop == nil { $0.stop = .released } }
         }
-        heartbeat.cancel()
-        let stop = state.withLock { $0.stop }
+        let stop = state.withLock { s -> Stop? in
+            if case .success = outcome { s.progress = WorkProgress(stage: "publishing", step: s.progress.step, totalSteps: s.progress.totalSteps) }
+            return s.stop
+        }
+        // Heartbeats go on while the file is handed over (the server checks and signs it under the same lease).
         // Reported outside this task's cancellation: on shutdown the release must still reach the queue.
         await Task { await report(outcome, stop: stop, ticket: ticket, start: start) }.value
+        heartbeat.cancel()
         try? FileManager.default.removeItem(atPath: output)
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import MoviolaEngine
 import MoviolaMedia
 import MoviolaProvenance
+import MoviolaServer
 import MoviolaTensor
 import MoviolaWorker
 
@@ -297,7 +298,8 @@ struct Generate: ParsableCommand {
             try MediaReader.decode(path: partial) { detector.add($0) }
             watermarkVerified = detector.detect()?.id == provenance.contentID
             if disableVisibleLabel {
-                try AuditLog.append(["event": "visible_label_disabled", "produce_id": provenance.produceID,
+                try FileManager.default.createDirectory(atPath: MoviolaData.path, withIntermediateDirectories: true)
+                try AuditTrail.append(directory: MoviolaData.path, ["event": "visible_label_disabled", "produce_id": provenance.produceID,
                                      "output": output, "reason": "operator setting --operator-disable-visible-label"])
             }
         } catch {

@@ -45,20 +45,3 @@ struct OutputProvenance {
 extension Data {
     mutating func appendBigEndian(_ v: UInt64) { for k in 0..<8 { append(UInt8((v >> UInt64(56 - 8 * k)) & 0xff)) } }
 }
-
-/// An append-only JSON-lines audit log in the data folder, for operator decisions that the
-/// regulations want kept (a label turned off, …).
-enum AuditLog {
-    static func append(_ fields: [String: String]) throws {
-        var record = fields
-        record["time"] = ISO8601DateFormatter().string(from: Date())
-        let line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) + Data("\n".utf8)
-        let path = (MoviolaData.path as NSString).appendingPathComponent("audit.log")
-        try FileManager.default.createDirectory(atPath: MoviolaData.path, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw ProvenanceError("cannot write \(path)") }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
-    }
-}

@@ -1,0 +1,252 @@
+"""`moviola serve` end to end, on SQLite and PostgreSQL: the native API, live progress, the queue's
+guarantees (exclusive claims, lease rescue after SIGKILL, fenced late writes, restarts, cancellation,
+idempotency) and clear 4xx answers to bad input."""
+import base64
+import json
+import os
+import signal
+import subprocess
+import time
+
+import requests
+import yaml
+
+from conftest import BINARY, QUICK, ROOT, sse_events
+
+
+def test_create_watch_download_verify_replay(service):
+    service.start()
+    created = service.create({"prompt": "a red ball bounces on green grass", "seed": 11, "steps": 6})
+    assert created["state"] == "queued"
+    assert created["settings"]["width"] == 448 and created["settings"]["height"] == 256
+    gid = created["id"]
+
+    events = list(sse_events(f"{service.url}/api/v1/generations/{gid}/events"))
+    kinds = [e[1] for e in events]
+    assert kinds[0] == "queued" and kinds[-1] == "result", kinds
+    assert "started" in kinds and "succeeded" in kinds
+    steps = [e[2] for e in events if e[1] == "progress" and e[2].get("stage") == "denoising"]
+    assert steps and steps[-1]["total_steps"] == 6, events
+    previews = [e[2] for e in events if e[1] == "preview"]
+    assert previews, kinds
+    assert base64.b64decode(previews[0]["jpeg_base64"])[:3] == b"\xff\xd8\xff"
+    ids = [e[0] for e in events if e[0] is not None]
+    assert ids == list(range(1, len(ids) + 1))
+    result = events[-1][2]
+    assert result["state"] == "succeeded" and result["video"]["bytes"] > 0
+
+    # Reconnecting with Last-Event-ID resumes after it.
+    resumed = list(sse_events(f"{service.url}/api/v1/generations/{gid}/events", last_event_id=ids[-2]))
+    assert [e[0] for e in resumed if e[0] is not None] == [ids[-1]]
+
+    video = requests.get(f"{service.url}/api/v1/generations/{gid}/video", timeout=30)
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert len(video.content) == result["video"]["bytes"]
+    part = requests.get(f"{service.url}/api/v1/generations/{gid}/video", headers={"Range": "bytes=0-99"}, timeout=30)
+    assert part.status_code == 206 and part.content == video.content[:100]
+    assert part.headers["content-range"] == f"bytes 0-99/{len(video.content)}"
+    bad_range = requests.get(f"{service.url}/api/v1/generations/{gid}/video", headers={"Range": "bytes=99999999-"}, timeout=30)
+    assert bad_range.status_code == 416
+
+    path = os.path.join(service.tmp, "out.mp4")
+    open(path, "wb").write(video.content)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                            "stream=width,height,nb_read_frames", "-of", "csv=p=0", path], capture_output=True, text=True)
+    assert probe.stdout.strip() == "448,256,81", probe.stdout
+
+    root = os.path.join(service.data, "ca", "root.pem")
+    check = subprocess.run(["python3", os.path.join(ROOT, "tools/provenance/c2pa_check.py"), path, root],
+                           capture_output=True, text=True)
+    verdict = json.loads(check.stdout)
+    assert verdict["state"] == "Trusted" and verdict["failures"] == [], verdict
+
+    verify = subprocess.run([BINARY, "verify", path, "--json"], capture_output=True, text=True, env=service.env(), cwd=ROOT)
+    report = json.loads(verify.stdout)
+    assert report["watermark"]["produceId"] == created["produce_id"], report
+
+    receipt = requests.get(f"{service.url}/api/v1/generations/{gid}/receipt", timeout=30)
+    assert receipt.status_code == 200
+    receipt_path = os.path.join(service.tmp, "receipt.json")
+    open(receipt_path, "w").write(receipt.text)
+    replay = subprocess.run([BINARY, "generate", "--replay", receipt_path, "-o", os.path.join(service.tmp, "replay.mp4")],
+                            capture_output=True, text=True, env=service.env(), cwd=ROOT, timeout=300)
+    assert replay.returncode == 0 and "replay identical" in replay.stderr, replay.stderr
+
+    listed = requests.get(f"{service.url}/api/v1/generations", timeout=30).json()
+    assert [g["id"] for g in listed["data"]] == [gid]
+    service.stop()
+
+
+def test_bad_input_gets_clear_4xx(service):
+    service.start(workers=0)
+    url = service.url + "/api/v1/generations"
+
+    def error(response, status):
+        assert response.status_code == status, (response.status_code, response.text)
+        body = response.json()["error"]
+        assert body["message"], body
+        return body
+
+    assert "JSON" in error(requests.post(url, data="{not json", headers={"content-type": "application/json"}), 400)["message"]
+    assert error(requests.post(url, json={"prompt": "a ball", "colour": "red"}), 400)["field"] == "colour"
+    assert error(requests.post(url, json={"prompt": "   "}), 400)["field"] == "prompt"
+    assert error(requests.post(url, json={"prompt": "x" * 2501}), 400)["field"] == "prompt"
+    assert error(requests.post(url, json={"prompt": "a ball", "aspect_ratio": "4:3"}), 400)["field"] == "aspect_ratio"
+    assert error(requests.post(url, json={"prompt": "a ball", "steps": "many"}), 400)["field"] == "steps"
+    assert error(requests.post(url, json={"prompt": "a ball", "duration": 3600}), 400)["field"] == "duration"
+    assert error(requests.post(url, json={"prompt": "a ball", "camera_control": {"pan": 3, "zoom": 2}}), 400)["field"] == "camera_control"
+    assert error(requests.post(url, json={"prompt": "a ball", "image": base64.b64encode(b"not an image").decode()}), 400)["field"] == "image"
+    assert error(requests.post(url, json={"prompt": "a ball", "model": "sora-2"}), 400)["field"] == "model"
+    assert error(requests.post(url, json=["a list"]), 400)
+    oversized = b'{"prompt": "' + b"a" * (33 << 20) + b'"}'
+    assert requests.post(url, data=oversized, headers={"content-type": "application/json"}).status_code == 413
+    error(requests.get(url + "/gen_missing"), 404)
+    error(requests.post(url + "/gen_missing/cancel"), 404)
+    error(requests.get(url, params={"limit": 0}), 400)
+    error(requests.get(url, params={"after": "garbage!"}), 400)
+    # Nothing was queued by any of it.
+    assert requests.get(url).json()["data"] == []
+    # Still serving.
+    assert requests.get(service.url + "/healthz").text == "ok\n"
+
+
+def test_idempotency_key_returns_the_first_generation(service):
+    service.start(workers=0)
+    first = service.create({"prompt": "a blue cube moves left", **QUICK}, headers={"Idempotency-Key": "k-1"})
+    again = service.create({"prompt": "something else entirely"}, headers={"Idempotency-Key": "k-1"}, expect=200)
+    assert again["id"] == first["id"] and again["idempotent_replay"] is True
+    other = service.create({"prompt": "a blue cube moves left", **QUICK}, headers={"Idempotency-Key": "k-2"})
+    assert other["id"] != first["id"]
+
+
+def test_estimate_and_capabilities(service):
+    service.start(workers=0)
+    service.create({"prompt": "a ball", **QUICK})
+    estimate = requests.post(service.url + "/api/v1/estimate", json={"prompt": "两个红色的球向右移动", "aspect_ratio": "9:16",
+                                                                      "camera_control": {"zoom": 8}}).json()
+    assert estimate["queue_position"] == 1 and estimate["eta_seconds"] > 0
+    assert estimate["resolved"]["width"] == 256 and estimate["resolved"]["height"] == 448
+    assert "镜头快速拉近" in estimate["resolved"]["model_prompt"]
+    assert estimate["policy"]["checked"] is False
+    assert len(requests.get(service.url + "/api/v1/generations").json()["data"]) == 1, "estimate queued nothing"
+    models = requests.get(service.url + "/api/v1/models").json()["data"]
+    assert models[0]["name"] == "moviola-mini" and "ball" in models[0]["vocabulary"]["objects"]
+    spec = yaml.safe_load(requests.get(service.url + "/api/v1/openapi.yaml").text)
+    assert spec["openapi"].startswith("3.") and "/api/v1/generations" in spec["paths"]
+    metrics = requests.get(service.url + "/metrics").text
+    assert "moviola_queue_depth 1" in metrics and "moviola_job_seconds_bucket" in metrics
+    assert requests.get(service.url + "/readyz").json()["status"] == "ready"
+
+
+def test_cancel_queued_and_running(service):
+    service.start(workers=1)
+    running = service.create({"prompt": "a yellow star rotates", "steps": 60, "duration": 2})
+    queued = service.create({"prompt": "a green fish swims right", **QUICK})
+    deadline = time.time() + 120
+    while service.get(running["id"])["progress"]["step"] < 1:
+        assert time.time() < deadline, "the long job never started denoising"
+        time.sleep(0.2)
+    response = requests.post(f"{service.url}/api/v1/generations/{queued['id']}/cancel")
+    assert response.status_code == 202 and response.json()["state"] == "cancelled"
+    asked = time.time()
+    response = requests.post(f"{service.url}/api/v1/generations/{running['id']}/cancel")
+    assert response.status_code == 202
+    final = service.wait(running["id"], timeout=30)
+    assert final["state"] == "cancelled", final
+    assert time.time() - asked < 6, "the running job should stop within a few seconds"
+    assert final["progress"]["step"] < 60
+    assert requests.get(f"{service.url}/api/v1/generations/{running['id']}/video").status_code == 409
+    # The worker is free again.
+    after = service.create({"prompt": "a red heart grows", **QUICK})
+    assert service.wait(after["id"])["state"] == "succeeded"
+
+
+def test_killed_worker_job_is_rescued_and_late_completion_refused(service):
+    service.start(workers=0, lease=6)
+    token = service.worker_token()
+    job = service.create({"prompt": "a white cloud drifts right", "steps": 40, "duration": 2})
+    first = service.start_worker(token, "a")
+    deadline = time.time() + 120
+    while service.get(job["id"])["progress"]["step"] < 1:
+        assert time.time() < deadline, "the worker never started"
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = time.time()
+    service.start_worker(token, "b")
+    final = service.wait(job["id"], timeout=120)
+    assert final["state"] == "succeeded", final
+    assert final["attempts"] == 2
+    assert time.time() - killed_at < 60, "the job should be finished by another worker within a minute"
+    kinds = [e[1] for e in sse_events(f"{service.url}/api/v1/generations/{job['id']}/events")]
+    assert kinds.count("started") == 2 and "retrying" in kinds
+
+    # A worker that lost its lease: it claims, goes silent past the lease, and reports late.
+    for process in service.workers:
+        process.kill()
+        process.wait()
+    stale_job = service.create({"prompt": "a pink triangle falls", **QUICK, "priority": 5})
+    headers = {"Authorization": f"Bearer {token}"}
+    claim = requests.post(service.url + "/internal/v1/jobs/claim", json={"worker": "silent", "models": ["moviola-mini"]},
+                          headers=headers, timeout=30)
+    assert claim.status_code == 200, claim.text
+    ticket = claim.json()["ticket"]
+    assert ticket["generationID"] == stale_job["id"]
+    service.start_worker(token, "c")
+    assert service.wait(stale_job["id"], timeout=120)["state"] == "succeeded"
+    late = requests.post(f"{service.url}/internal/v1/jobs/{ticket['jobID']}/complete", data=b"\x00" * 64, headers={
+        **headers, "X-Moviola-Ticket": base64.b64encode(json.dumps(ticket).encode()).decode(),
+        "X-Moviola-Report": base64.b64encode(json.dumps({"framesWritten": 1, "framesSHA256": "00", "renderSeconds": 1,
+                                                         "engineVersion": "x", "threads": 1}).encode()).decode()})
+    assert late.status_code == 409, late.text
+    beat = requests.post(f"{service.url}/internal/v1/jobs/{ticket['jobID']}/heartbeat",
+                         json={"ticket": ticket, "progress": {"stage": "denoising", "step": 1, "totalSteps": 4}}, headers=headers)
+    assert beat.json()["reply"] == "lost"
+    assert service.get(stale_job["id"])["state"] == "succeeded"
+    # Without a worker token the internal API is closed.
+    assert requests.post(service.url + "/internal/v1/jobs/claim", json={"worker": "x", "models": []}).status_code == 401
+
+
+def test_two_workers_share_the_queue_without_overlap(service):
+    service.start(workers=0)
+    token = service.worker_token()
+    jobs = [service.create({"prompt": f"{n} red balls bounce", **QUICK}) for n in range(1, 5)]
+    service.start_worker(token, "a")
+    service.start_worker(token, "b")
+    finals = [service.wait(j["id"], timeout=300) for j in jobs]
+    assert all(f["state"] == "succeeded" and f["attempts"] == 1 for f in finals), finals
+
+
+def test_restart_mid_queue_loses_nothing(service):
+    service.start(workers=0)
+    jobs = [service.create({"prompt": f"a {colour} ring orbits", **QUICK}) for colour in ("red", "blue", "green")]
+    service.stop(signal.SIGTERM)
+    service.start(workers=1, lease=6)
+    running = jobs[0]
+    deadline = time.time() + 120
+    while service.get(running["id"])["state"] == "queued":
+        assert time.time() < deadline
+        time.sleep(0.2)
+    # A crash (SIGKILL) while a job runs: after the restart its lease expires and it runs again.
+    service.stop(signal.SIGKILL)
+    service.start(workers=1, lease=6)
+    finals = [service.wait(j["id"], timeout=300) for j in jobs]
+    assert [f["state"] for f in finals] == ["succeeded"] * 3, finals
+
+
+def test_api_keys_when_required(service):
+    service.start("--require-api-keys", workers=0)
+    url = service.url + "/api/v1/generations"
+    assert requests.get(url).status_code == 401
+    assert requests.get(url, headers={"Authorization": "Bearer mvk_wrong"}).status_code == 401
+    key = service.admin("keys", "create", "--name", "ci")
+    ok = requests.post(url, json={"prompt": "a ball", **QUICK}, headers={"Authorization": f"Bearer {key}"})
+    assert ok.status_code == 201, ok.text
+    gid = ok.json()["id"]
+    listed = service.admin("jobs", "list")
+    assert gid in listed
+    service.admin("jobs", "cancel", gid)
+    assert requests.get(f"{url}/{gid}", headers={"Authorization": f"Bearer {key}"}).json()["state"] == "cancelled"
+    key_id = service.admin("keys", "list").split("\t")[0]
+    service.admin("keys", "revoke", key_id)
+    assert requests.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 401
