@@ -250,3 +250,16 @@ def test_api_keys_when_required(service):
     key_id = service.admin("keys", "list").split("\t")[0]
     service.admin("keys", "revoke", key_id)
     assert requests.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_load_script_reports_latencies_without_errors():
+    """tools/loadtest.py: 50 queued jobs and 200 concurrent status requests on its own loopback server."""
+    out = subprocess.run(["python3", os.path.join(ROOT, "tools/loadtest.py"), "--binary", BINARY, "--json",
+                          "--jobs", "50", "--status", "200"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["errors"] == []
+    assert report["status"]["count"] == 200 and report["create"]["count"] == 50
+    assert report["queue_positions_seen"] == [0, 49]
+    assert report["metrics_queue_depth_after_cancel"] == 0
+    print(json.dumps({k: report[k] for k in ("create", "status", "list", "sse_first_event")}))
