@@ -100,6 +100,7 @@ let package = Package(
                 "MoviolaEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,6 +133,10 @@ let package = Package(
         .testTarget(
             name: "MoviolaProvenanceTests",
             dependencies: ["MoviolaProvenance", "MoviolaMedia"]
+        ),
+        .testTarget(
+            name: "MoviolaServerTests",
+            dependencies: ["MoviolaServer"]
         ),
         .testTarget(
             name: "MoviolaStoreTests",

@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String
     /// `postgres://…`; nil uses SQLite in the data folder.
     public var databaseURL: String?
+    /// `s3://BUCKET?endpoint=…&region=…`; nil keeps videos under the data folder.
+    public var storageURL: String? = nil
     public var models: [(name: String, path: String)]
     /// In-process workers (0: only remote `moviola worker`s render).
     public var workers: Int
@@ -69,7 +71,12 @@ public enum MoviolaServer {
             defer { group.cancelAll() }
             try await store.migrate()
             let catalogue = try ModelCatalogue(folders: configuration.models)
-            let storage = try LocalDiskStorage(root: (data as NSString).appendingPathComponent("storage"))
+            let storage: any ObjectStorage
+            if let url = configuration.storageURL {
+                storage = try S3Storage(url: url, cacheDirectory: (data as NSString).appendingPathComponent("storage-cache"))
+            } else {
+                storage = try LocalDiskStorage(root: (data as NSString).appendingPathComponent("storage"))
+            }
             let authority = CertificateAuthority(directory: (data as NSString).appendingPathComponent("ca"))
             let (identity, created) = try authority.loadOrCreate(organization: "Moviola operator")
             if created { logger.notice("created a private signing CA in \(authority.directory) (`moviola ca root` prints the root for verifiers)") }

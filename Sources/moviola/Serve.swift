@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
     @OptionGroup var storage: ServiceDataOptions
+    @Option(help: "Where videos and inputs go: s3://BUCKET?endpoint=http://host:9000&region=us-east-1 (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: the data folder.")
+    var storageURL: String?
     @Option(name: .customLong("model"), help: "A model folder to serve (repeatable; the first is the default). Default: models/moviola-mini.")
     var models: [String] = []
     @Option(help: "In-process workers (0: only remote workers render).") var workers = 1
@@ -71,12 +73,14 @@ struct Serve: AsyncParsableCommand {
         guard workers >= 0 && workers <= 64 else { throw fail("--workers must be 0 to 64") }
         guard leaseSeconds >= 2 && leaseSeconds <= 3600 else { throw fail("--lease-seconds must be 2 to 3600") }
         let producer = contentProducer ?? ProcessInfo.processInfo.environment["MOVIOLA_PROVIDER_CODE"] ?? "moviola-local"
-        let configuration = ServerConfiguration(
+        let initial = ServerConfiguration(
             host: host, port: port, dataDirectory: storage.dataDirectory, databaseURL: storage.database,
             models: try modelFolders(models), workers: workers, requireAPIKeys: requireApiKeys, leaseSeconds: leaseSeconds,
             threads: threads,
             plane: ControlPlaneSettings(contentProducer: producer, labelText: disableVisibleLabel ? nil : labelText,
                                         heartbeatSeconds: min(2, leaseSeconds / 4)))
+        var configuration = initial
+        configuration.storageURL = storageURL
         let portFile = self.portFile
         do {
             try await MoviolaServer.run(configuration, logger: makeLogger("moviola.serve")) { bound in
