@@ -193,6 +193,11 @@ struct Routes: Sendable {
     /// The finished MP4, with single-range support (206) for players and resumable downloads.
     func download(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
         let generation = try await owned(context.parameters.require("id"), account: account(request))
+        if let deleted = generation.videoDeletedAt {
+            var response = try Self.errorResponse(ServiceError(.notFound, "the video of \(generation.id) was deleted on \(JSON.iso8601(deleted)) under the operator's retention policy; its record and receipt remain"))
+            response.status = .gone
+            return response
+        }
         guard generation.state == .succeeded, let key = generation.videoKey else {
             throw ServiceError(.conflict, "generation \(generation.id) is \(generation.state.rawValue); the video exists once it succeeds")
         }
@@ -321,7 +326,10 @@ struct Routes: Sendable {
         if g.state == .queued, withQueuePosition, let position = try await store.queuePosition(generationID: g.id) {
             document["queue_position"] = position
         }
-        if g.state == .succeeded {
+        if let deleted = g.videoDeletedAt {
+            document["video_deleted_at"] = JSON.iso8601(deleted)
+            if let receipt = g.receipt { document["receipt"] = JSON.object(receipt) }
+        } else if g.state == .succeeded {
             document["video"] = ["url": "/api/v1/generations/\(g.id)/video", "bytes": g.videoBytes ?? 0,
                                  "sha256": g.videoSHA256 ?? "", "content_type": "video/mp4"] as [String: Any]
             if let receipt = g.receipt { document["receipt"] = JSON.object(receipt) }

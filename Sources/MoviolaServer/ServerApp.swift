@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String?
     /// `s3://BUCKET?endpoint=…&region=…`; nil keeps videos under the data folder.
     public var storageURL: String? = nil
+    /// Delete videos this many days after they finish (nil: keep them forever, the default).
+    public var retentionDays: Double? = nil
     public var models: [(name: String, path: String)]
     /// In-process workers (0: only remote `moviola worker`s render).
     public var workers: Int
@@ -110,6 +112,25 @@ public enum MoviolaServer {
                     try await Task.sleep(for: .seconds(rescueEvery))
                 }
             })
+            if let days = configuration.retentionDays {
+                let seconds = days * 86_400
+                services.append(LoopService(name: "retention") {
+                    while !Task.isCancelled {
+                        do {
+                            for (id, key) in try await store.videosFinished(before: Date().timeIntervalSince1970 - seconds) {
+                                try await storage.delete(key: key)
+                                try await store.markVideoDeleted(generationID: id)
+                                try AuditTrail.append(directory: data, ["event": "video_deleted", "generation_id": id,
+                                                                        "reason": "retention policy of \(days) days"])
+                                plane.metrics.increment("moviola_videos_deleted_total")
+                            }
+                        } catch {
+                            logger.error("retention sweep failed: \(error)")
+                        }
+                        try await Task.sleep(for: .seconds(max(1, min(3600, seconds / 4))))
+                    }
+                })
+            }
             if let notifications = store.database.notifications(channel: Store.jobsChannel) {
                 services.append(LoopService(name: "listen") {
                     for await _ in notifications { plane.jobsPulse.fire() }
@@ -126,7 +147,7 @@ public enum MoviolaServer {
                 services: services,
                 onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
                 logger: logger)
-            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), \(configuration.workers) in-process worker(s), API \(access == .open ? "open (loopback)" : "needs API keys")")
+            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), \(configuration.workers) in-process worker(s), API \(access == .open ? "open (loopback)" : "needs API keys"), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
             try await app.runService()
         }
     }

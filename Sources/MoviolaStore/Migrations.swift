@@ -85,6 +85,10 @@ public enum Migrations {
             )
             """,
         ]),
+        Migration(version: 2, name: "video retention", statements: [
+            "ALTER TABLE generations ADD COLUMN video_deleted_at DOUBLE PRECISION",
+            "CREATE INDEX generations_finished ON generations (state, finished_at)",
+        ]),
     ]
 
     /// Applies what is missing, each migration in its own transaction; returns the versions applied.

@@ -35,6 +35,8 @@ public struct GenerationRecord: Sendable, Equatable {
     /// The replay receipt as JSON, once finished.
     public var receipt: String?
     public var eventSeq: Int
+    /// When the operator's retention policy deleted the video (the record stays).
+    public var videoDeletedAt: Double?
 
     init(row: any SQLRow) throws {
         id = try row.decode(column: "id", as: String.self)
@@ -64,6 +66,7 @@ public struct GenerationRecord: Sendable, Equatable {
         videoSHA256 = try row.decode(column: "video_sha256", as: String?.self)
         receipt = try row.decode(column: "receipt", as: String?.self)
         eventSeq = try row.decode(column: "event_seq", as: Int.self)
+        videoDeletedAt = try row.decode(column: "video_deleted_at", as: Double?.self)
     }
 }
 

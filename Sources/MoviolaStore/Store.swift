@@ -429,6 +429,31 @@ public struct Store: Sendable {
         }
     }
 
+    // MARK: retention
+
+    /// Succeeded generations finished before `cutoff` whose video is still stored: (id, storage key).
+    public func videosFinished(before cutoff: Double, limit: Int = 100) async throws -> [(id: String, key: String)] {
+        try await database.withConnection { db in
+            try await db.raw("""
+                SELECT id, video_key FROM generations
+                WHERE state = 'succeeded' AND video_key IS NOT NULL AND finished_at < \(bind: cutoff)
+                ORDER BY finished_at LIMIT \(literal: max(1, limit))
+                """).all().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "video_key", as: String.self)) }
+        }
+    }
+
+    /// Records that a generation's video was deleted under the retention policy (the record stays).
+    public func markVideoDeleted(generationID: String) async throws {
+        let now = clock()
+        _ = try await database.transaction { db in
+            try await db.raw("""
+                UPDATE generations SET video_key = NULL, video_deleted_at = \(bind: now) WHERE id = \(bind: generationID)
+                """).run()
+            try await appendEvent(db, generationID: generationID, kind: "video_deleted",
+                                  data: ["reason": "the operator's retention policy"], now: now)
+        }
+    }
+
     // MARK: API keys
 
     /// Creates a key; the secret is returned once and only its SHA-256 is kept.

@@ -56,6 +56,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var storage: ServiceDataOptions
     @Option(help: "Where videos and inputs go: s3://BUCKET?endpoint=http://host:9000&region=us-east-1 (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: the data folder.")
     var storageURL: String?
+    @Option(help: "Delete videos this many days after they finish (fractions allowed). Default: never; records and receipts always stay.")
+    var retentionDays: Double?
     @Option(name: .customLong("model"), help: "A model folder to serve (repeatable; the first is the default). Default: models/moviola-mini.")
     var models: [String] = []
     @Option(help: "In-process workers (0: only remote workers render).") var workers = 1
@@ -67,8 +69,10 @@ struct Serve: AsyncParsableCommand {
     var disableVisibleLabel = false
     @Option(help: "ContentProducer in the AIGC metadata (default: MOVIOLA_PROVIDER_CODE, else moviola-local).") var contentProducer: String?
     @Option(help: "Write the port actually bound to this file once listening (for scripts using --port 0).") var portFile: String?
+    @Option(help: "Log lines as text or json (one object per line, for log collectors).") var logFormat: LogFormat = .text
 
     func run() async throws {
+        logFormat.bootstrap()
         guard (0...65535).contains(port) else { throw fail("--port must be 0 to 65535") }
         guard workers >= 0 && workers <= 64 else { throw fail("--workers must be 0 to 64") }
         guard leaseSeconds >= 2 && leaseSeconds <= 3600 else { throw fail("--lease-seconds must be 2 to 3600") }
@@ -81,6 +85,10 @@ struct Serve: AsyncParsableCommand {
                                         heartbeatSeconds: min(2, leaseSeconds / 4)))
         var configuration = initial
         configuration.storageURL = storageURL
+        if let retentionDays {
+            guard retentionDays > 0, retentionDays.isFinite else { throw fail("--retention-days must be a positive number of days") }
+            configuration.retentionDays = retentionDays
+        }
         let portFile = self.portFile
         do {
             try await MoviolaServer.run(configuration, logger: makeLogger("moviola.serve")) { bound in
@@ -112,8 +120,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var models: [String] = []
     @Option(help: "CPU threads (default: all cores).") var threads: Int?
     @Option(help: "Folder for files being rendered (default: a temporary folder).") var scratch: String?
+    @Option(help: "Log lines as text or json (one object per line, for log collectors).") var logFormat: LogFormat = .text
 
     func run() async throws {
+        logFormat.bootstrap()
         guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw fail("--server must be an http(s) URL such as http://127.0.0.1:8080")
         }

@@ -296,4 +296,22 @@ struct StoreConformanceTests {
             #expect(stats.runningJobs == 1)
         }
     }
+
+    @Test("retention finds old videos and keeps the record when one is deleted", arguments: Backend.available)
+    func retention(_ backend: Backend) async throws {
+        let clock = TestClock()
+        try await withStore(backend, clock: clock) { store in
+            let old = try await store.createGeneration(newGeneration(1)).generation
+            let job = try #require(try await store.claim(worker: "w", models: []))
+            _ = try await store.complete(jobID: job.jobID, worker: "w", attempt: 1, video: .init(key: "videos/old.mp4", bytes: 5, sha256: "aa"), receipt: "{}")
+            clock.advance(100)
+            #expect(try await store.videosFinished(before: clock.read() - 200).isEmpty)
+            let due = try await store.videosFinished(before: clock.read() - 50)
+            #expect(due.map(\.id) == [old.id] && due.map(\.key) == ["videos/old.mp4"])
+            try await store.markVideoDeleted(generationID: old.id)
+            let after = try #require(try await store.generation(id: old.id))
+            #expect(after.videoKey == nil && after.videoDeletedAt == clock.read() && after.state == .succeeded && after.receipt == "{}")
+            #expect(try await store.videosFinished(before: clock.read()).isEmpty)
+        }
+    }
 }

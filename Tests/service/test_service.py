@@ -235,7 +235,7 @@ def test_restart_mid_queue_loses_nothing(service):
 
 
 def test_api_keys_when_required(service):
-    service.start("--require-api-keys", workers=0)
+    service.start("--require-api-keys", "--log-format", "json", workers=0)
     url = service.url + "/api/v1/generations"
     assert requests.get(url).status_code == 401
     assert requests.get(url, headers={"Authorization": "Bearer mvk_wrong"}).status_code == 401
@@ -248,6 +248,8 @@ def test_api_keys_when_required(service):
     service.admin("jobs", "cancel", gid)
     assert requests.get(f"{url}/{gid}", headers={"Authorization": f"Bearer {key}"}).json()["state"] == "cancelled"
     key_id = service.admin("keys", "list").split("\t")[0]
+    log_lines = [json.loads(line) for line in open(service.logs[-1]) if line.strip()]
+    assert any("listening" in line["message"] for line in log_lines), log_lines
     service.admin("keys", "revoke", key_id)
     assert requests.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 401
 
@@ -328,3 +330,17 @@ def test_s3_storage_against_moto_with_signature_checks(tmp_path):
         service.close()
         moto.kill()
         moto.wait()
+
+
+def test_retention_policy_deletes_videos_but_keeps_records(service):
+    service.start("--retention-days", "0.00003")  # about 2.6 s
+    created = service.create({"prompt": "a blue star shrinks", **QUICK})
+    assert service.wait(created["id"])["state"] == "succeeded"
+    deadline = time.time() + 30
+    while "video_deleted_at" not in service.get(created["id"]):
+        assert time.time() < deadline, "the retention sweep did not delete the video"
+        time.sleep(0.5)
+    gone = requests.get(f"{service.url}/api/v1/generations/{created['id']}/video")
+    assert gone.status_code == 410 and "retention" in gone.json()["error"]["message"]
+    assert requests.get(f"{service.url}/api/v1/generations/{created['id']}/receipt").status_code == 200
+    assert not os.path.exists(os.path.join(service.data, "storage", "videos", created["id"] + ".mp4"))
