@@ -133,6 +133,8 @@ def test_estimate_and_capabilities(service):
     assert models[0]["name"] == "moviola-mini" and "ball" in models[0]["vocabulary"]["objects"]
     spec = yaml.safe_load(requests.get(service.url + "/api/v1/openapi.yaml").text)
     assert spec["openapi"].startswith("3.") and "/api/v1/generations" in spec["paths"]
+    import openapi_spec_validator
+    openapi_spec_validator.validate(spec)
     metrics = requests.get(service.url + "/metrics").text
     assert "moviola_queue_depth 1" in metrics and "moviola_job_seconds_bucket" in metrics
     assert requests.get(service.url + "/readyz").json()["status"] == "ready"
