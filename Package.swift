@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "MoviolaStore", targets: ["MoviolaStore"]),
         .library(name: "MoviolaWorker", targets: ["MoviolaWorker"]),
         .library(name: "MoviolaServer", targets: ["MoviolaServer"]),
+        .library(name: "MoviolaSafety", targets: ["MoviolaSafety"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -72,6 +74,14 @@ let package = Package(
             dependencies: ["MoviolaTensor"]
         ),
         .target(
+            name: "MoviolaSafety",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        .target(
             name: "MoviolaStore",
             dependencies: [
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -112,6 +122,7 @@ let package = Package(
                 "MoviolaStore",
                 "MoviolaWorker",
                 "MoviolaServer",
+                "MoviolaSafety",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 "MoviolaEngine",
@@ -133,6 +144,10 @@ let package = Package(
         .testTarget(
             name: "MoviolaProvenanceTests",
             dependencies: ["MoviolaProvenance", "MoviolaMedia"]
+        ),
+        .testTarget(
+            name: "MoviolaSafetyTests",
+            dependencies: ["MoviolaSafety"]
         ),
         .testTarget(
             name: "MoviolaServerTests",

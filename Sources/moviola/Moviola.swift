@@ -11,9 +11,10 @@ struct Moviola: AsyncParsableCommand {
             Built: generate (text or image to a labelled, watermarked, C2PA-signed H.264 MP4, or latents \
             for replays), serve (HTTP API, durable queue, in-process worker), worker (renders for a server \
             from another host), admin (API keys, the queue), verify, ca, models, bench. \
-            Not built yet: moderate (the content policy engine arrives with its issue).
+            moderate (the content policy on prompts). Not built yet: image and output checks of the \
+            policy, and its use by serve.
             """,
-        subcommands: [Generate.self, Serve.self, WorkerCommand.self, Admin.self, Verify.self, Models.self, CA.self, Bench.self]
+        subcommands: [Generate.self, Serve.self, WorkerCommand.self, Admin.self, Moderate.self, Verify.self, Models.self, CA.self, Bench.self]
     )
 }
 
