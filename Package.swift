@@ -108,6 +108,7 @@ let package = Package(
                 "MoviolaMedia",
                 "MoviolaProvenance",
                 "MoviolaEngine",
+                "MoviolaSafety",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

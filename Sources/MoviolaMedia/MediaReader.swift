@@ -22,6 +22,7 @@ public enum MediaReader {
     @discardableResult
     public static func decode(path: String, maxFrames: Int = .max, _ body: (RGBImage) throws -> Void) throws -> VideoInfo {
         guard FileManager.default.fileExists(atPath: path) else { throw MediaError("\(path): file not found") }
+        av_log_set_level(AV_LOG_ERROR)
         var format: UnsafeMutablePointer<AVFormatContext>?
         var status = avformat_open_input(&format, path, nil, nil)
         guard status >= 0, let input = format else {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MoviolaMedia
 import MoviolaProvenance
+import MoviolaSafety
 import MoviolaStore
 import MoviolaWorker
 import Synchronization
@@ -35,6 +36,9 @@ public final class ControlPlane: JobSource, Sendable {
     public let storage: any ObjectStorage
     public let identity: SigningIdentity
     public let settings: ControlPlaneSettings
+    public let policies: PolicyStore
+    /// Finds human faces in input images and sampled output frames.
+    public let faces: HaarCascade
     public let metrics: ServiceMetrics
     /// Fired when a job is queued or released.
     public let jobsPulse = Pulse()
@@ -47,7 +51,10 @@ public final class ControlPlane: JobSource, Sendable {
     private let lastStep = Mutex<[String: (step: Int, at: Double)]>([:])
 
     public init(store: Store, catalogue: ModelCatalogue, storage: any ObjectStorage, identity: SigningIdentity,
-                settings: ControlPlaneSettings, metrics: ServiceMetrics, scratchDirectory: String, logger: Logger) {
+                settings: ControlPlaneSettings, policies: PolicyStore, faces: HaarCascade, metrics: ServiceMetrics,
+                scratchDirectory: String, logger: Logger) {
+        self.policies = policies
+        self.faces = faces
         self.store = store
         self.catalogue = catalogue
         self.storage = storage
@@ -76,21 +83,18 @@ public final class ControlPlane: JobSource, Sendable {
             return (earlier, false)
         }
         var (model, spec) = try resolve(body)
+        let image = try body.image.map { try inspectImage($0) }
+        let verdict = try await checkPolicy(body, facts: image?.facts, account: account)
+        spec.policyVersion = verdict.policyVersion
+        spec.policyAction = verdict.action
         let id = "gen_" + Self.randomID()
-        if let image = body.image {
-            guard image.count <= 20 << 20 else { throw ServiceError(.tooLarge, "image is over 20 MB", field: "image") }
-            let decoded: RGBImage
-            do { decoded = try MediaReader.decodeImage(data: image, scratchDirectory: scratchDirectory) } catch {
-                throw ServiceError(.badRequest, "image does not decode as a picture (PNG, JPEG or WebP): \(error)", field: "image")
-            }
-            guard decoded.width >= 16, decoded.height >= 16 else {
-                throw ServiceError(.badRequest, "image is \(decoded.width)x\(decoded.height); at least 16x16 is needed", field: "image")
-            }
-            let type = Self.imageType(image)
-            spec.imageKey = "inputs/\(id).\(type.ext)"
-            spec.imageType = type.mime
-            spec.imageSHA256 = SHA256.hash(data: image).map { String(format: "%02x", $0) }.joined()
-            try await storage.put(key: spec.imageKey!, data: image, contentType: type.mime)
+        if let image, let original = body.image {
+            // Stored re-encoded from its pixels, so no metadata (location, camera, names) travels on.
+            let stripped = try JPEGEncoder.encode(image.picture, quality: 31)
+            spec.imageKey = "inputs/\(id).jpg"
+            spec.imageType = Self.imageType(original).mime
+            spec.imageSHA256 = SHA256.hash(data: original).map { String(format: "%02x", $0) }.joined()
+            try await storage.put(key: spec.imageKey!, data: stripped, contentType: "image/jpeg")
         }
         var generator = SystemRandomNumberGenerator()
         let contentID = generator.next() as UInt64
@@ -114,17 +118,68 @@ public final class ControlPlane: JobSource, Sendable {
         return (record, created)
     }
 
-    /// Queue position, ETA and the resolved settings, without queueing anything.
+    /// The content policy's verdict on a request, before anything is stored or spent. Refusals (and
+    /// verdicts to review) are recorded; an account refused too often within the policy's window is
+    /// rate-limited and flagged for review.
+    /// Decodes and checks an input image: format, size, and the faces in it.
+    func inspectImage(_ data: Data) throws -> (picture: RGBImage, facts: ImageFacts) {
+        guard data.count <= 20 << 20 else { throw ServiceError(.tooLarge, "image is over 20 MB", field: "image") }
+        let type = Self.imageType(data)
+        guard type.ext != "bin" else { throw ServiceError(.badRequest, "image must be a PNG, JPEG or WebP picture", field: "image") }
+        let picture: RGBImage
+        do { picture = try MediaReader.decodeImage(data: data, scratchDirectory: scratchDirectory) } catch {
+            throw ServiceError(.badRequest, "image does not decode as a \(type.ext.uppercased()) picture (truncated or damaged?): \(error)", field: "image")
+        }
+        guard picture.width >= 16, picture.height >= 16, picture.width <= 8192, picture.height <= 8192 else {
+            throw ServiceError(.badRequest, "image is \(picture.width)x\(picture.height); 16 to 8192 pixels a side are accepted", field: "image")
+        }
+        let found = faces.detect(GrayImage(width: picture.width, height: picture.height, rgb: picture.pixels))
+        return (picture, ImageFacts(faces: found.count))
+    }
+
+    func checkPolicy(_ body: CreateGenerationBody, facts: ImageFacts?, account: String) async throws -> Verdict {
+        let compiled = policies.policy
+        let policy = compiled.policy
+        let since = Date().timeIntervalSince1970 - policy.refusalWindowSeconds
+        let recent = try await store.refusals(account: account, since: since)
+        if recent >= policy.refusalLimit {
+            metrics.increment("moviola_policy_rate_limited_total")
+            throw ServiceError(.tooManyRequests, "this account had \(recent) requests refused by the content policy in the last \(Int(policy.refusalWindowSeconds / 60)) minutes; it is paused and flagged for review")
+        }
+        let verdict = compiled.judge(prompt: body.prompt, negativePrompt: body.negativePrompt,
+                                     image: facts, consent: facts == nil ? nil : (body.consent ?? false))
+        if !verdict.allowed || verdict.action == "review" {
+            let flagged = !verdict.allowed && recent + 1 >= policy.refusalLimit
+            let json = String(decoding: try JSONEncoder().encode(verdict), as: UTF8.self)
+            try await store.recordVerdict(account: account, input: verdict.input?.rawValue, allowed: verdict.allowed, action: verdict.action,
+                                          category: verdict.category, rule: verdict.rule, policyVersion: verdict.policyVersion,
+                                          prompt: body.prompt, verdictJSON: json,
+                                          reviewState: verdict.action == "review" || flagged ? "pending" : "none")
+            if flagged {
+                logger.warning("account \(account) reached \(policy.refusalLimit) refusals; flagged for review")
+            }
+        }
+        if !verdict.allowed {
+            metrics.increment("moviola_policy_refusals_total")
+            throw PolicyRefusal(verdict: verdict, disclosure: policy.disclosure)
+        }
+        return verdict
+    }
+
+    /// Queue position, ETA, the policy verdict and the resolved settings, without queueing anything.
     func estimate(_ body: CreateGenerationBody) async throws -> [String: Any] {
         let (_, spec) = try resolve(body)
+        let compiled = policies.policy
+        let facts = try body.image.map { try inspectImage($0).facts }
+        let verdict = compiled.judge(prompt: body.prompt, negativePrompt: body.negativePrompt,
+                                     image: facts, consent: facts == nil ? nil : (body.consent ?? false))
         let stats = try await store.stats()
         let perJob = averageJobSeconds.withLock { $0 } ?? Double(spec.settings.steps) * 0.25 + 3
         return [
             "queue_position": stats.readyJobs,
             "running": stats.runningJobs,
             "eta_seconds": (Double(stats.readyJobs + stats.runningJobs) + 1) * perJob,
-            "policy": ["allowed": true, "checked": false,
-                       "message": "no content policy is configured yet; the prompt was not checked"],
+            "policy": PolicyRefusal(verdict: verdict, disclosure: compiled.policy.disclosure).document,
             "resolved": settingsDocument(spec),
         ]
     }
@@ -334,6 +389,21 @@ public final class ControlPlane: JobSource, Sendable {
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return ("image/jpeg", "jpg") }
         if bytes.count >= 12, bytes[0...3] == [0x52, 0x49, 0x46, 0x46], bytes[8...11] == [0x57, 0x45, 0x42, 0x50] { return ("image/webp", "webp") }
         return ("application/octet-stream", "bin")
+    }
+}
+
+/// A request the content policy refused; it renders per the policy's disclosure setting.
+public struct PolicyRefusal: Error, Sendable {
+    public var verdict: Verdict
+    public var disclosure: Policy.Disclosure
+
+    /// The verdict as clients see it: everything under `explain`, only the outcome under `opaque`.
+    var document: [String: Any] {
+        if disclosure == .opaque {
+            return ["allowed": verdict.allowed, "policy_version": verdict.policyVersion,
+                    "message": verdict.allowed ? "allowed" : "the request was refused by this service's content policy"]
+        }
+        return (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(verdict))) as? [String: Any] ?? [:]
     }
 }
 

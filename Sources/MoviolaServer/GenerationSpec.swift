@@ -1,10 +1,11 @@
 import Foundation
+import MoviolaSafety
 import MoviolaWorker
 
 /// An error with an HTTP status and a machine-readable code; its message says what to fix.
 public struct ServiceError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable {
-        case badRequest, unauthorized, forbidden, notFound, conflict, tooLarge, unprocessable, unavailable, `internal`
+        case badRequest, unauthorized, forbidden, notFound, conflict, tooLarge, unprocessable, tooManyRequests, unavailable, `internal`
 
         var status: Int {
             switch self {
@@ -15,6 +16,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case .conflict: 409
             case .tooLarge: 413
             case .unprocessable: 422
+            case .tooManyRequests: 429
             case .unavailable: 503
             case .internal: 500
             }
@@ -29,6 +31,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case .conflict: "conflict"
             case .tooLarge: "too_large"
             case .unprocessable: "unprocessable"
+            case .tooManyRequests: "too_many_requests"
             case .unavailable: "unavailable"
             case .internal: "internal_error"
             }
@@ -96,12 +99,15 @@ public struct GenerationSpec: Codable, Sendable {
     public var imageType: String?
     public var settings: RenderSettings
     public var marks: OutputMarks
+    /// The content policy's version and action when the request was accepted.
+    public var policyVersion: String?
+    public var policyAction: String?
 }
 
 /// The native API's create body. Unknown fields are refused so typos do not pass silently.
 struct CreateGenerationBody: Sendable {
     static let fields: Set<String> = ["prompt", "negative_prompt", "model", "aspect_ratio", "duration", "fps", "resolution",
-                                      "seed", "steps", "guidance", "camera_control", "image", "priority"]
+                                      "seed", "steps", "guidance", "camera_control", "image", "priority", "consent"]
     static let maxPromptCharacters = 2500
 
     var prompt: String
@@ -117,6 +123,8 @@ struct CreateGenerationBody: Sendable {
     var cameraControl: CameraControl?
     var image: Data?
     var priority: Int
+    /// The requester attests that the people shown in `image` consented to being animated.
+    var consent: Bool?
 
     /// Parses and checks a JSON body; every error names the field.
     init(json data: Data) throws {
@@ -191,6 +199,10 @@ struct CreateGenerationBody: Sendable {
                 throw ServiceError(.badRequest, "camera_control takes one non-zero axis at a time", field: "camera_control")
             }
             cameraControl = moves.first ?? CameraControl(axis: "pan", value: 0)
+        }
+        if let value = object["consent"], !(value is NSNull) {
+            guard let flag = value as? Bool else { throw ServiceError(.badRequest, "consent must be true or false", field: "consent") }
+            consent = flag
         }
         if let text = try string("image") {
             var payload = Substring(text)

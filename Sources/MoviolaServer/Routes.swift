@@ -383,6 +383,11 @@ struct Routes: Sendable {
             return try await body()
         } catch let error as ServiceError {
             return (try? Self.errorResponse(error)) ?? Response(status: .internalServerError)
+        } catch let refusal as PolicyRefusal {
+            let document = refusal.document
+            let body: [String: Any] = ["error": ["code": "policy_refused", "message": document["message"] ?? "refused",
+                                                 "verdict": document] as [String: Any]]
+            return (try? Self.json(body, status: .unprocessableContent)) ?? Response(status: .unprocessableContent)
         } catch is NIOTooManyBytesError {
             return (try? Self.errorResponse(ServiceError(.tooLarge, "the request body is over the 32 MB limit"))) ?? Response(status: .contentTooLarge)
         } catch let error as HTTPError where error.status == .contentTooLarge {

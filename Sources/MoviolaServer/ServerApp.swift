@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MoviolaMedia
 import MoviolaProvenance
+import MoviolaSafety
 import MoviolaStore
 import MoviolaWorker
 import ServiceLifecycle
@@ -19,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var storageURL: String? = nil
     /// Delete videos this many days after they finish (nil: keep them forever, the default).
     public var retentionDays: Double? = nil
+    /// The content policy file (nil: the shipped default); it is reloaded when it changes or on SIGHUP.
+    public var policyPath: String? = nil
     public var models: [(name: String, path: String)]
     /// In-process workers (0: only remote `moviola worker`s render).
     public var workers: Int
@@ -84,8 +87,10 @@ public enum MoviolaServer {
             if created { logger.notice("created a private signing CA in \(authority.directory) (`moviola ca root` prints the root for verifiers)") }
             let scratch = (data as NSString).appendingPathComponent("tmp")
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let policies = try PolicyStore(path: configuration.policyPath)
             let plane = ControlPlane(store: store, catalogue: catalogue, storage: storage, identity: identity,
-                                     settings: configuration.plane, metrics: ServiceMetrics(), scratchDirectory: scratch, logger: logger)
+                                     settings: configuration.plane, policies: policies, faces: try HaarCascade(), metrics: ServiceMetrics(),
+                                     scratchDirectory: scratch, logger: logger)
             if configuration.plane.labelText == nil {
                 try AuditTrail.append(directory: data, ["event": "visible_label_disabled_for_service",
                                                         "reason": "operator setting --operator-disable-visible-label"])
@@ -112,6 +117,11 @@ public enum MoviolaServer {
                     try await Task.sleep(for: .seconds(rescueEvery))
                 }
             })
+            if let path = configuration.policyPath {
+                services.append(LoopService(name: "policy-reload") {
+                    try await PolicyWatcher(path: path, policies: policies, logger: logger).run()
+                })
+            }
             if let days = configuration.retentionDays {
                 let seconds = days * 86_400
                 services.append(LoopService(name: "retention") {
@@ -147,7 +157,7 @@ public enum MoviolaServer {
                 services: services,
                 onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
                 logger: logger)
-            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), \(configuration.workers) in-process worker(s), API \(access == .open ? "open (loopback)" : "needs API keys"), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
+            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), policy \(policies.policy.policy.version), \(configuration.workers) in-process worker(s), API \(access == .open ? "open (loopback)" : "needs API keys"), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
             try await app.runService()
         }
     }
@@ -165,5 +175,52 @@ public enum AuditTrail {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: line)
+    }
+}
+
+/// Reloads the policy file when it changes (checked every two seconds) or on SIGHUP; a file that does
+/// not load is logged with its line and the previous policy stays active.
+struct PolicyWatcher: Sendable {
+    let path: String
+    let policies: PolicyStore
+    let logger: Logger
+
+    func run() async throws {
+        let hangups = AsyncStream<Void> { continuation in
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP)
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            nonisolated(unsafe) let handle = source  // cancelled once, when the stream ends
+            continuation.onTermination = { _ in handle.cancel() }
+        }
+        let path = self.path
+        @Sendable func modified() -> Date? { (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
+        let initial = modified()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangups { reload("SIGHUP") }
+            }
+            group.addTask {
+                var last = initial
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(2))
+                    let now = modified()
+                    if now != last {
+                        last = now
+                        reload("the file changed")
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func reload(_ why: String) {
+        switch policies.reload() {
+        case .success(let version): logger.notice("policy reloaded (\(why)): version \(version)")
+        case .failure(let error): logger.error("policy not reloaded (\(why)); the previous one stays active: \(error)")
+        }
     }
 }

@@ -89,6 +89,27 @@ public enum Migrations {
             "ALTER TABLE generations ADD COLUMN video_deleted_at DOUBLE PRECISION",
             "CREATE INDEX generations_finished ON generations (state, finished_at)",
         ]),
+        Migration(version: 3, name: "policy verdicts", statements: [
+            """
+            CREATE TABLE policy_verdicts (
+                id TEXT PRIMARY KEY,
+                account TEXT NOT NULL,
+                input TEXT,
+                allowed BIGINT NOT NULL,
+                action TEXT NOT NULL,
+                category TEXT,
+                rule TEXT,
+                policy_version TEXT NOT NULL,
+                prompt TEXT NOT NULL,
+                verdict TEXT NOT NULL,
+                generation_id TEXT,
+                review_state TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX policy_verdicts_account ON policy_verdicts (account, allowed, created_at)",
+            "CREATE INDEX policy_verdicts_review ON policy_verdicts (review_state, created_at)",
+        ]),
     ]
 
     /// Applies what is missing, each migration in its own transaction; returns the versions applied.

@@ -454,6 +454,50 @@ public struct Store: Sendable {
         }
     }
 
+    // MARK: policy verdicts
+
+    /// Records a refusal or a verdict to review (`review_state` `pending` for reviews and flagged accounts).
+    public func recordVerdict(account: String, input: String?, allowed: Bool, action: String, category: String?, rule: String?,
+                              policyVersion: String, prompt: String, verdictJSON: String, generationID: String? = nil,
+                              reviewState: String) async throws {
+        let now = clock()
+        let id = "ver_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+        try await database.withConnection { db in
+            try await db.raw("""
+                INSERT INTO policy_verdicts (id, account, input, allowed, action, category, rule, policy_version, prompt, verdict,
+                    generation_id, review_state, created_at)
+                VALUES (\(bind: String(id)), \(bind: account), \(bind: input), \(bind: allowed ? 1 : 0), \(bind: action), \(bind: category),
+                    \(bind: rule), \(bind: policyVersion), \(bind: prompt), \(bind: verdictJSON), \(bind: generationID),
+                    \(bind: reviewState), \(bind: now))
+                """).run()
+        }
+    }
+
+    /// Refusals of an account since a time (for rate-limiting repeated refusals).
+    public func refusals(account: String, since: Double) async throws -> Int {
+        try await database.withConnection { db in
+            try await db.raw("""
+                SELECT COUNT(*) AS n FROM policy_verdicts WHERE account = \(bind: account) AND allowed = 0 AND created_at >= \(bind: since)
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    /// Recorded verdicts (refusals and verdicts to review), newest first, or only those waiting for review:
+    /// (id, account, action, category, prompt, created_at).
+    public func verdicts(pendingOnly: Bool, limit: Int = 50) async throws -> [(id: String, account: String, action: String, category: String?, prompt: String, createdAt: Double)] {
+        try await database.withConnection { db in
+            try await db.raw("""
+                SELECT id, account, action, category, prompt, created_at FROM policy_verdicts
+                \(unsafeRaw: pendingOnly ? "WHERE review_state = 'pending'" : "")
+                ORDER BY created_at DESC LIMIT \(literal: max(1, min(limit, 500)))
+                """).all().map {
+                    (try $0.decode(column: "id", as: String.self), try $0.decode(column: "account", as: String.self),
+                     try $0.decode(column: "action", as: String.self), try $0.decode(column: "category", as: String?.self),
+                     try $0.decode(column: "prompt", as: String.self), try $0.decode(column: "created_at", as: Double.self))
+                }
+        }
+    }
+
     // MARK: API keys
 
     /// Creates a key; the secret is returned once and only its SHA-256 is kept.

@@ -7,7 +7,7 @@ import MoviolaStore
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator tasks: API keys and the job queue.",
-        subcommands: [Keys.self, Jobs.self]
+        subcommands: [Keys.self, Jobs.self, PolicyVerdicts.self]
     )
 
     /// Opens the service's store (migrating it), runs `body`, closes it.
@@ -120,6 +120,28 @@ struct Admin: AsyncParsableCommand {
                 case .running: notice("\(id) is running; its worker stops at its next heartbeat")
                 default: throw fail("\(id) already \(after.state.rawValue)")
                 }
+            }
+        }
+    }
+
+    struct PolicyVerdicts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "policy", abstract: "Content-policy verdicts recorded by the service.",
+                                                        subcommands: [Verdicts.self])
+
+        struct Verdicts: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Refusals and verdicts to review, newest first (the full verdict, also under opaque disclosure).")
+            @OptionGroup var storage: ServiceDataOptions
+            @Flag(help: "Only those waiting for review (review actions and flagged accounts).") var pending = false
+            @Option(help: "How many.") var limit = 50
+
+            func run() async throws {
+                let (pending, limit) = (self.pending, self.limit)
+                let items = try await Admin.withStore(storage) { try await $0.verdicts(pendingOnly: pending, limit: limit) }
+                let formatter = ISO8601DateFormatter()
+                for v in items {
+                    print("\(v.id)\t\(formatter.string(from: Date(timeIntervalSince1970: v.createdAt)))\t\(v.account)\t\(v.action)\t\(v.category ?? "-")\t\(v.prompt)")
+                }
+                if items.isEmpty { notice(pending ? "nothing waits for review" : "no verdicts recorded") }
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MoviolaMedia
 import MoviolaSafety
 
 /// `moviola moderate`: what the content policy decides for a prompt (and image facts), for operators testing a policy.
@@ -9,24 +10,35 @@ struct Moderate: ParsableCommand {
         discussion: """
             Prints the verdict: allowed or not, the category and rule, the policy version, and which terms matched \
             in which view of the text (as written; folded confusables/leetspeak/Traditional Chinese; with separators \
-            removed; as pinyin). Exit status 0 when allowed, 3 when refused. Image checks (face detection) are not \
-            built yet: --image-has-face states what an image would show, to test image rules.
+            removed; as pinyin). With --image, the picture is decoded and searched for human faces (OpenCV's \
+            frontal-face cascade from opencv-data), as `serve` does for first frames. Exit status 0 when allowed, \
+            3 when refused.
             """
     )
 
     @Argument(help: "The prompt, in any language.") var prompt: String
     @Option(help: "A policy file (YAML or JSON); default: the shipped policy.") var policy: String?
     @Option(help: "The negative prompt.") var negativePrompt = ""
-    @Flag(help: "Judge as if the request's image shows a human face.") var imageHasFace = false
-    @Flag(help: "Judge as if the request attests consent of the people in its image.") var consent = false
+    @Option(help: "An input image (first frame) to check with the prompt.") var image: String?
+    @Flag(help: "The request attests that the people in its image consented.") var consent = false
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func run() throws {
         let store: PolicyStore
         do { store = try PolicyStore(path: policy) } catch { throw fail("\(error)") }
         let compiled = store.policy
-        let verdict = compiled.judge(prompt: prompt, negativePrompt: negativePrompt,
-                                     image: imageHasFace ? ImageFacts(faces: 1) : nil, consent: imageHasFace ? consent : nil)
+        var facts: ImageFacts?
+        if let image {
+            do {
+                let picture = try MediaReader.decodeImage(path: image)
+                let faces = try HaarCascade().detect(GrayImage(width: picture.width, height: picture.height, rgb: picture.pixels))
+                facts = ImageFacts(faces: faces.count)
+                if !json { print("image: \(picture.width)x\(picture.height), \(faces.count) face(s)") }
+            } catch {
+                throw fail("\(image): \(error)")
+            }
+        }
+        let verdict = compiled.judge(prompt: prompt, negativePrompt: negativePrompt, image: facts, consent: facts == nil ? nil : consent)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -56,6 +56,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var storage: ServiceDataOptions
     @Option(help: "Where videos and inputs go: s3://BUCKET?endpoint=http://host:9000&region=us-east-1 (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: the data folder.")
     var storageURL: String?
+    @Option(help: "Content policy file (YAML or JSON; default: the shipped policy). Reloaded when it changes or on SIGHUP.")
+    var policy: String?
     @Option(help: "Delete videos this many days after they finish (fractions allowed). Default: never; records and receipts always stay.")
     var retentionDays: Double?
     @Option(name: .customLong("model"), help: "A model folder to serve (repeatable; the first is the default). Default: models/moviola-mini.")
@@ -85,6 +87,7 @@ struct Serve: AsyncParsableCommand {
                                         heartbeatSeconds: min(2, leaseSeconds / 4)))
         var configuration = initial
         configuration.storageURL = storageURL
+        configuration.policyPath = policy
         if let retentionDays {
             guard retentionDays > 0, retentionDays.isFinite else { throw fail("--retention-days must be a positive number of days") }
             configuration.retentionDays = retentionDays

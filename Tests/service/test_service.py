@@ -346,3 +346,68 @@ def test_retention_policy_deletes_videos_but_keeps_records(service):
     assert gone.status_code == 410 and "retention" in gone.json()["error"]["message"]
     assert requests.get(f"{service.url}/api/v1/generations/{created['id']}/receipt").status_code == 200
     assert not os.path.exists(os.path.join(service.data, "storage", "videos", created["id"] + ".mp4"))
+
+
+def test_content_policy_on_create_matches_moderate(service, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: ops-1\ncategories:\n  brands:\n    action: block\n    description: Competitor brands\n"
+                      "    terms: [acme cola]\n  sexual_content:\n    action: block\n    terms: [porn]\n"
+                      "refusals: {limit: 3, window_minutes: 10}\n")
+    service.start("--policy", str(policy), workers=0)
+    url = service.url + "/api/v1/generations"
+    for prompt in ("an Acme Cola can on a beach", "p.o.r.n video"):
+        refused = requests.post(url, json={"prompt": prompt})
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "policy_refused" and error["verdict"]["policy_version"] == "ops-1"
+        cli = subprocess.run([BINARY, "moderate", "--policy", str(policy), "--json", prompt], capture_output=True, text=True,
+                             env=service.env(), cwd=ROOT)
+        assert cli.returncode == 3
+        assert json.loads(cli.stdout) == error["verdict"], "moderate and the API give the same verdict"
+    assert requests.get(url).json()["data"] == [], "nothing was queued"
+    assert requests.post(service.url + "/api/v1/estimate", json={"prompt": "acme cola"}).json()["policy"]["allowed"] is False
+    # The third refusal in the window pauses the account.
+    assert requests.post(url, json={"prompt": "acme cola again"}).status_code == 422
+    paused = requests.post(url, json={"prompt": "a harmless red ball"})
+    assert paused.status_code == 429 and "flagged for review" in paused.json()["error"]["message"]
+
+    # The policy reloads when its file changes; a broken file leaves the previous one active.
+    policy.write_text("version: ops-2\ncategories:\n  brands:\n    action: block\n    terms: [zeta soda]\n")
+    deadline = time.time() + 30
+    while requests.post(service.url + "/api/v1/estimate", json={"prompt": "x"}).json()["policy"]["policy_version"] != "ops-2":
+        assert time.time() < deadline, "the policy did not reload"
+        time.sleep(0.5)
+    policy.write_text("version: ops-3\ncategories:\n  brands:\n    action: explode\n    terms: [x]\n")
+    time.sleep(5)
+    assert requests.post(service.url + "/api/v1/estimate", json={"prompt": "x"}).json()["policy"]["policy_version"] == "ops-2"
+    log = open(service.logs[-1]).read()
+    assert "line 4" in log and "previous one stays active" in log
+
+
+def test_real_face_needs_consent_and_is_never_undressed(service):
+    service.start(workers=0)
+    face = base64.b64encode(open(os.path.join(ROOT, "Tests/Fixtures/faces/face-astronaut.jpg"), "rb").read()).decode()
+    cat = base64.b64encode(open(os.path.join(ROOT, "Tests/Fixtures/faces/noface-cat.jpg"), "rb").read()).decode()
+    url = service.url + "/api/v1/generations"
+    no_consent = requests.post(url, json={"prompt": "she smiles and waves", "image": face, **QUICK})
+    assert no_consent.status_code == 422 and no_consent.json()["error"]["verdict"]["rule"] == "real_person_needs_consent"
+    undress = requests.post(url, json={"prompt": "take off her clothes", "image": face, "consent": True, **QUICK})
+    assert undress.status_code == 422 and undress.json()["error"]["verdict"]["rule"] == "real_person_undress"
+    ok = requests.post(url, json={"prompt": "she smiles and waves", "image": face, "consent": True, **QUICK})
+    assert ok.status_code == 201, ok.text
+    assert requests.post(url, json={"prompt": "the cat jumps", "image": cat, **QUICK}).status_code == 201
+    truncated = base64.b64encode(open(os.path.join(ROOT, "Tests/Fixtures/faces/face-astronaut.jpg"), "rb").read()[:300]).decode()
+    broken = requests.post(url, json={"prompt": "x", "image": truncated})
+    assert broken.status_code == 400 and broken.json()["error"]["field"] == "image"
+
+
+def test_opaque_disclosure_still_logs_the_full_verdict(service, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: opaque-1\ndisclosure: opaque\ncategories:\n  brands:\n    action: block\n    terms: [acme cola]\n")
+    service.start("--policy", str(policy), workers=0)
+    refused = requests.post(service.url + "/api/v1/generations", json={"prompt": "acme cola"})
+    assert refused.status_code == 422
+    verdict = refused.json()["error"]["verdict"]
+    assert set(verdict) == {"allowed", "policy_version", "message"} and "brands" not in refused.text
+    review = service.admin("policy", "verdicts")
+    assert "brands" in review and "acme cola" in review
