@@ -18,6 +18,8 @@ test: test-deps build
 	python3 -m pytest -q eval/tests
 	bash Tests/cli/generate.sh
 	bash Tests/cli/provenance.sh
+	# The content policy's red-team benchmark, with its goals as thresholds.
+	MOVIOLA_HOME="$$PWD" .build/debug/moviola bench moderation --check
 	# PostgreSQL on loopback for the store conformance suite and the service tests (both also run on SQLite).
 	url="$$(./scripts/start-test-postgres.sh)" && export MOVIOLA_TEST_POSTGRES_URL="$$url" MOVIOLA_REQUIRE_POSTGRES=1 && \
 	  swift test && \

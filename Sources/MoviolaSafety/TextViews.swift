@@ -124,25 +124,35 @@ struct TextViews {
                 skeleton[i] = first.value
             }
         }
-        // Leetspeak: a digit or symbol read as a letter only inside a word (next to a letter or another leet character
-        // that touches one), so "3 balls" keeps its 3 while "s3x" and "n@k3d" become words.
-        for i in 0..<skeleton.count where Self.leet[skeleton[i]] != nil {
-            func letter(_ j: Int) -> Bool { j >= 0 && j < skeleton.count && skeleton[j] < 0x80 && Self.isLetter(skeleton[j]) }
-            var left = i - 1
-            while left >= 0 && Self.leet[skeleton[left]] != nil { left -= 1 }
-            var right = i + 1
-            while right < skeleton.count && Self.leet[skeleton[right]] != nil { right += 1 }
-            if letter(left) || letter(right) { skeleton[i] = Self.leet[base[i]] ?? skeleton[i] }
+        // Leetspeak: a digit or symbol read as a letter only inside a word (next to a letter, or to a run of
+        // leet characters that touches one), so "3 balls" keeps its 3 while "s3x" and "n@k3d" become words;
+        // in the joined view the same is decided after separators are gone ("c h 1 l d").
+        func leet(_ folded: [UInt32], _ original: [UInt32]) -> [UInt32] {
+            var out = folded
+            func letter(_ j: Int) -> Bool { j >= 0 && j < folded.count && folded[j] < 0x80 && Self.isLetter(folded[j]) }
+            for i in 0..<folded.count where Self.leet[original[i]] != nil {
+                var left = i - 1
+                while left >= 0 && Self.leet[original[left]] != nil { left -= 1 }
+                var right = i + 1
+                while right < folded.count && Self.leet[original[right]] != nil { right += 1 }
+                if letter(left) || letter(right) { out[i] = Self.leet[original[i]]! }
+            }
+            return out
         }
-        self.skeleton = skeleton
+        self.skeleton = leet(skeleton, base)
 
-        var joined: [UInt32] = []
+        var joinedFolded: [UInt32] = []
+        var joinedBase: [UInt32] = []
         var joinedOrigin: [Int] = []
         for (i, v) in skeleton.enumerated() where !Self.isEvasionSeparator(v) {
-            joined.append(v)
+            joinedFolded.append(v)
+            joinedBase.append(base[i])
             joinedOrigin.append(i)
         }
-        self.joined = joined
+        // Re-read leet characters that the skeleton left alone because separators stood around them.
+        var rejoined = joinedFolded
+        for (k, i) in joinedOrigin.enumerated() where Self.leet[base[i]] != nil && self.skeleton[i] == base[i] { rejoined[k] = base[i] }
+        self.joined = leet(rejoined, joinedBase)
         self.joinedOrigin = joinedOrigin
 
         var pinyin: [UInt32] = []

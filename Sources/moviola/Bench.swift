@@ -7,7 +7,7 @@ import MoviolaTensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each compared with diffusers/PyTorch on CPU in the same run.",
-        subcommands: [BenchTransformer.self, BenchPipeline.self, BenchWatermark.self, BenchFaithfulness.self]
+        subcommands: [BenchTransformer.self, BenchPipeline.self, BenchWatermark.self, BenchFaithfulness.self, BenchModeration.self]
     )
 }
 

@@ -44,6 +44,15 @@ def pinyin():
     return rows
 
 
+# Look-alikes used in evasions that Unicode's table maps elsewhere (κ → ĸ) or not at all (Greek and
+# Cyrillic lower-case letters that read as Latin ones).
+EXTRA_LOOKALIKES = {
+    "κ": "k", "ĸ": "k", "к": "k", "ν": "v", "ρ": "p", "τ": "t", "ι": "i", "ο": "o", "α": "a", "ε": "e", "υ": "u",
+    "ω": "w", "χ": "x", "м": "m", "т": "t", "в": "b", "н": "h", "п": "n", "г": "r", "д": "d", "л": "n", "ш": "w",
+    "ч": "y", "я": "r", "ь": "b", "ɡ": "g", "ɑ": "a", "ǝ": "e", "ı": "i", "ȷ": "j",
+}
+
+
 def confusables():
     data = json.load(open(os.path.join(os.path.dirname(confusable_homoglyphs.__file__), "confusables.json"), encoding="utf-8"))
     mapping = {}
@@ -58,6 +67,8 @@ def confusables():
             if unicodedata.normalize("NFKC", char).lower() == target.lower():
                 continue
             mapping.setdefault(char, target.lower())
+    for char, target in EXTRA_LOOKALIKES.items():
+        mapping.setdefault(char, target)
     return [f"{c}\t{t}" for c, t in sorted(mapping.items())]
 
 
