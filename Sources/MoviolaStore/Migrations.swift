@@ -123,18 +123,24 @@ public enum Migrations {
         }
         var applied: [Int] = []
         for migration in all {
-            let done = try await database.transaction { db -> Bool in
-                // Another process may be migrating at the same moment: the check and the change share one
-                // transaction, and PostgreSQL's advisory lock serialises them.
-                if database.kind == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(7219)").run() }
-                let existing = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first()
-                if existing != nil { return true }
-                for statement in migration.statements { try await db.raw("\(unsafeRaw: statement)").run() }
-                try await db.raw("""
-                    INSERT INTO schema_migrations (version, name, applied_at)
-                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: now))
-                    """).run()
-                return false
+            let done: Bool
+            do {
+                done = try await database.transaction { db -> Bool in
+                    // Another process may be migrating at the same moment: the check and the change share one
+                    // transaction, and PostgreSQL's advisory lock serialises them.
+                    if database.kind == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(7219)").run() }
+                    let existing = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first()
+                    if existing != nil { return true }
+                    for statement in migration.statements { try await db.raw("\(unsafeRaw: statement)").run() }
+                    try await db.raw("""
+                        INSERT INTO schema_migrations (version, name, applied_at)
+                        VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: now))
+                        """).run()
+                    return false
+                }
+            } catch {
+                // PostgreSQL's errors hide their detail from `description`; an operator needs it here.
+                throw StoreError("schema migration \(migration.version) (\(migration.name)) failed on \(database.displayName): \(String(reflecting: error))")
             }
             if !done { applied.append(migration.version) }
         }

@@ -43,7 +43,8 @@ func withStore<T: Sendable>(_ backend: Backend, leaseSeconds: Double = 30, clock
         defer { group.cancelAll() }
         if backend == .postgres && reset {
             try await database.withConnection { db in
-                try await db.raw("DROP TABLE IF EXISTS generation_events, jobs, generations, api_keys, schema_migrations CASCADE").run()
+                try await db.raw("DROP SCHEMA public CASCADE").run()
+                try await db.raw("CREATE SCHEMA public").run()
             }
         }
         let store = Store(database: database, leaseSeconds: leaseSeconds, clock: { clock.read() })
