@@ -78,6 +78,17 @@ public struct CompiledPolicy: Sendable {
 
     static let suffixes = ["s", "es", "ed", "d", "ing", "er", "ers"]
 
+    static func inflections(of word: String) -> Set<String> {
+        guard word.count >= 3 else { return [] }
+        var forms = Set(suffixes.map { word + $0 })
+        if word.hasSuffix("e") { forms.insert(String(word.dropLast()) + "ing") }
+        if let last = word.last, "bdgmnpt".contains(last) {
+            forms.insert(word + String(last) + "ing")
+            forms.insert(word + String(last) + "ed")
+        }
+        return forms
+    }
+
     public init(_ policy: Policy, tables: CharacterTables = .shared) {
         self.policy = policy
         self.tables = tables
@@ -96,14 +107,20 @@ public struct CompiledPolicy: Sendable {
                     let pattern = Pattern(category: index, term: term, wordBounded: !cjk, isException: isException)
                     text.append((pattern, folded))
                     if !cjk, !isException, folded.allSatisfy({ $0 < 0x80 }) {
-                        // Simple inflections: plural, past, -ing, agent nouns.
-                        let word = String(String.UnicodeScalarView(folded.compactMap(Unicode.Scalar.init)))
-                        var forms = Set(Self.suffixes.map { word + $0 })
-                        if word.hasSuffix("e") { forms.insert(String(word.dropLast()) + "ing") }
-                        if let last = word.last, "bdgmnpt".contains(last), word.count >= 3 {
-                            forms.insert(word + String(last) + "ing")
-                            forms.insert(word + String(last) + "ed")
+                        // Simple inflections (plural, past, -ing, agent nouns) of the last word, and of the first
+                        // word of a phrase ("takes off her clothes").
+                        let phrase = String(String.UnicodeScalarView(folded.compactMap(Unicode.Scalar.init)))
+                        var words = phrase.split(separator: " ").map(String.init)
+                        var forms = Set<String>()
+                        for position in Set([0, words.count - 1]) {
+                            let original = words[position]
+                            for form in Self.inflections(of: original) {
+                                words[position] = form
+                                forms.insert(words.joined(separator: " "))
+                            }
+                            words[position] = original
                         }
+                        forms.remove(phrase)
                         for form in forms.sorted() { text.append((pattern, form.unicodeScalars.map(\.value))) }
                     }
                     if cjk, !isException, folded.count >= 2, let syllables = tables.pinyin(of: tables.simplified(term)), syllables.count >= 5 {
@@ -168,8 +185,21 @@ public struct CompiledPolicy: Sendable {
         return (matches, categories, views)
     }
 
+    /// Judges a finished clip before it is published: frames sampled from it (`frames`) stand where the
+    /// input image stood, with the request's prompt. Consent rules are about input photos of real people,
+    /// so they do not apply to generated frames.
+    public func judgeOutput(prompt: String, negativePrompt: String = "", frames: ImageFacts) -> Verdict {
+        var verdict = judge(prompt: prompt, negativePrompt: negativePrompt, image: frames, consent: nil, checkingOutput: true)
+        if !verdict.allowed { verdict.input = .output }
+        return verdict
+    }
+
     /// Judges a request: the prompt (and negative prompt), and what is known about an input image.
     public func judge(prompt: String, negativePrompt: String = "", image: ImageFacts? = nil, consent: Bool? = nil) -> Verdict {
+        judge(prompt: prompt, negativePrompt: negativePrompt, image: image, consent: consent, checkingOutput: false)
+    }
+
+    func judge(prompt: String, negativePrompt: String, image: ImageFacts?, consent: Bool?, checkingOutput: Bool) -> Verdict {
         let (matches, matched, views) = promptMatches(prompt)
         var signals: [String] = []
         if views.hadInvisibleCharacters { signals.append("invisible_characters_removed") }
@@ -190,7 +220,7 @@ public struct CompiledPolicy: Sendable {
                 if (image.faces > 0) != face { continue }
             }
             if let wanted = rule.consent {
-                guard image != nil else { continue }
+                guard image != nil, !checkingOutput else { continue }
                 if (consent ?? false) != wanted { continue }
             }
             if rule.action == .allow { continue }

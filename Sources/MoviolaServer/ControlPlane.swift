@@ -87,6 +87,7 @@ public final class ControlPlane: JobSource, Sendable {
         let verdict = try await checkPolicy(body, facts: image?.facts, account: account)
         spec.policyVersion = verdict.policyVersion
         spec.policyAction = verdict.action
+        spec.consent = body.consent
         let id = "gen_" + Self.randomID()
         if let image, let original = body.image {
             // Stored re-encoded from its pixels, so no metadata (location, camera, names) travels on.
@@ -281,6 +282,17 @@ public final class ControlPlane: JobSource, Sendable {
                 averageJobSeconds.withLock { $0 = $0.map { 0.8 * $0 + 0.2 * seconds } ?? seconds }
             }
             logger.info("generation \(generation.id) \(state.rawValue)", metadata: ["produce_id": .string(generation.produceID)])
+        } catch let withheld as OutputWithheld {
+            let verdict = withheld.verdict
+            metrics.increment("moviola_outputs_withheld_total")
+            let json = String(decoding: try JSONEncoder().encode(verdict), as: UTF8.self)
+            try await store.recordVerdict(account: generation.account, input: "output", allowed: false, action: verdict.action,
+                                          category: verdict.category, rule: verdict.rule, policyVersion: verdict.policyVersion,
+                                          prompt: spec.prompt, verdictJSON: json, generationID: generation.id, reviewState: "pending")
+            let disclosed = policies.policy.policy.disclosure == .opaque ? "the content policy" : "the content policy (\(verdict.category ?? "?")): \(verdict.message)"
+            try await store.fail(jobID: ticket.jobID, worker: ticket.worker, attempt: ticket.attempt, disposition: .final(code: "output_withheld"),
+                                 message: "the finished clip was checked before publishing and withheld by \(disclosed)")
+            logger.warning("generation \(generation.id) withheld at publishing by \(verdict.category ?? "?")/\(verdict.rule ?? "-")")
         } catch let failure as WorkFailure {
             // The file is not publishable (its watermark does not carry its own ID): a final failure.
             metrics.increment("moviola_generations_failed_total")
@@ -322,8 +334,23 @@ public final class ControlPlane: JobSource, Sendable {
     /// Checks the watermark carries this generation's ID, then embeds the signed C2PA manifest.
     func verifyAndSign(video: URL, generation: GenerationRecord, spec: GenerationSpec) throws -> Data {
         var detector = Watermark.Detector()
+        // Frames for the policy's output check: about two a second, and the last one.
+        let every = max(1, spec.settings.outputFPS / 2)
+        var index = 0
+        var mostFaces = 0
+        var last: RGBImage?
         do {
-            let info = try MediaReader.decode(path: video.path) { detector.add($0) }
+            let info = try MediaReader.decode(path: video.path) { frame in
+                detector.add(frame)
+                if index % every == 0 {
+                    mostFaces = max(mostFaces, faces.detect(GrayImage(width: frame.width, height: frame.height, rgb: frame.pixels)).count)
+                }
+                index += 1
+                last = frame
+            }
+            if let last {
+                mostFaces = max(mostFaces, faces.detect(GrayImage(width: last.width, height: last.height, rgb: last.pixels)).count)
+            }
             guard info.width == spec.settings.outputWidth, info.height == spec.settings.outputHeight else {
                 throw WorkFailure(.invalid, "the worker's file is \(info.width)x\(info.height), the job asked for \(spec.settings.outputWidth)x\(spec.settings.outputHeight)")
             }
@@ -332,6 +359,9 @@ public final class ControlPlane: JobSource, Sendable {
         } catch {
             throw WorkFailure(.invalid, "the worker's file is not a readable video: \(error)")
         }
+        let outputVerdict = policies.policy.judgeOutput(prompt: spec.prompt, negativePrompt: spec.negativePrompt,
+                                                        frames: ImageFacts(faces: mostFaces))
+        if !outputVerdict.allowed { throw OutputWithheld(verdict: outputVerdict) }
         guard let detection = detector.detect() else {
             throw WorkFailure(.invalid, "the worker's file carries no readable watermark; it is not published")
         }
@@ -390,6 +420,11 @@ public final class ControlPlane: JobSource, Sendable {
         if bytes.count >= 12, bytes[0...3] == [0x52, 0x49, 0x46, 0x46], bytes[8...11] == [0x57, 0x45, 0x42, 0x50] { return ("image/webp", "webp") }
         return ("application/octet-stream", "bin")
     }
+}
+
+/// A finished clip the content policy's output check refused.
+struct OutputWithheld: Error {
+    var verdict: Verdict
 }
 
 /// A request the content policy refused; it renders per the policy's disclosure setting.

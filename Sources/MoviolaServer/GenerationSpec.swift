@@ -102,6 +102,8 @@ public struct GenerationSpec: Codable, Sendable {
     /// The content policy's version and action when the request was accepted.
     public var policyVersion: String?
     public var policyAction: String?
+    /// The requester's consent attestation for the people in the image.
+    public var consent: Bool?
 }
 
 /// The native API's create body. Unknown fields are refused so typos do not pass silently.

@@ -67,6 +67,15 @@ struct PolicyTests {
         #expect(refused("a cat waves", image: ImageFacts(faces: 0), consent: false).allowed)
     }
 
+    @Test("the output check applies image rules to generated frames, without the input-consent rule")
+    func output() {
+        let people = Self.policy.judgeOutput(prompt: "a woman walks in the park", frames: ImageFacts(faces: 2))
+        #expect(people.allowed, "generated people need no consent attestation")
+        let undressed = Self.policy.judgeOutput(prompt: "she takes off her clothes", frames: ImageFacts(faces: 1))
+        #expect(!undressed.allowed && undressed.input == .output && undressed.rule == "real_person_undress")
+        #expect(Self.policy.judgeOutput(prompt: "she takes off her clothes", frames: ImageFacts(faces: 0)).allowed)
+    }
+
     @Test("a malformed policy is refused with its line and reason")
     func errors() {
         func line(_ text: String) -> (Int?, String) {

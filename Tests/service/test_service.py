@@ -411,3 +411,22 @@ def test_opaque_disclosure_still_logs_the_full_verdict(service, tmp_path):
     assert set(verdict) == {"allowed", "policy_version", "message"} and "brands" not in refused.text
     review = service.admin("policy", "verdicts")
     assert "brands" in review and "acme cola" in review
+
+
+def test_output_check_withholds_a_finished_clip_and_says_why(service, tmp_path):
+    # An operator rule that only the output check can trigger: no image at creation, so it waits for the
+    # generated frames (the bundled model draws shapes, never faces).
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: out-1\ncategories:\n  balls:\n    action: flag\n    terms: [ball]\n"
+                      "rules:\n  - id: faceless_balls\n    action: block\n    category: house_rules\n"
+                      "    message: clips of balls must show a person\n    when: {prompt_category: balls, image_has_face: false}\n")
+    service.start("--policy", str(policy))
+    created = service.create({"prompt": "a red ball bounces", **QUICK})
+    final = service.wait(created["id"])
+    assert final["state"] == "failed", final
+    assert final["error"]["code"] == "output_withheld"
+    assert "withheld" in final["error"]["message"] and "clips of balls must show a person" in final["error"]["message"]
+    assert requests.get(f"{service.url}/api/v1/generations/{created['id']}/video").status_code == 409
+    assert "house_rules" in service.admin("policy", "verdicts", "--pending")
+    other = service.create({"prompt": "a blue cube moves left", **QUICK})
+    assert service.wait(other["id"])["state"] == "succeeded"
