@@ -127,7 +127,7 @@ def test_estimate_and_capabilities(service):
     assert estimate["queue_position"] == 1 and estimate["eta_seconds"] > 0
     assert estimate["resolved"]["width"] == 256 and estimate["resolved"]["height"] == 448
     assert "镜头快速拉近" in estimate["resolved"]["model_prompt"]
-    assert estimate["policy"]["checked"] is False
+    assert estimate["policy"]["allowed"] is True and estimate["policy"]["policy_version"] == "default-2026.11.1"
     assert len(requests.get(service.url + "/api/v1/generations").json()["data"]) == 1, "estimate queued nothing"
     models = requests.get(service.url + "/api/v1/models").json()["data"]
     assert models[0]["name"] == "moviola-mini" and "ball" in models[0]["vocabulary"]["objects"]
@@ -319,7 +319,8 @@ def test_s3_storage_against_moto_with_signature_checks(tmp_path):
         assert stored == downloaded and len(stored) == final["video"]["bytes"]
         # (moto's own signature check mishandles a Prefix with "/", so the listing is filtered here.)
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="moviola-videos")["Contents"])
-        assert keys == [f"inputs/{created['id']}.png", f"videos/{created['id']}.mp4"]
+        # The input is stored re-encoded (metadata stripped) as JPEG.
+        assert keys == [f"inputs/{created['id']}.jpg", f"videos/{created['id']}.mp4"]
         assert final["settings"]["generated"]["frames"] == 9
         wrong = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
                              aws_secret_access_key="not-the-secret")
