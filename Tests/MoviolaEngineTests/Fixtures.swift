@@ -13,8 +13,9 @@ enum Fixtures {
     static func tensors(_ relative: String) throws -> SafetensorsFile { try SafetensorsFile(path: path(relative)) }
 }
 
+/// A fresh folder for one test; unique per call, since tests run in parallel and may ask for the same name.
 func scratchDirectory(_ name: String) -> String {
-    let dir = NSTemporaryDirectory() + "moviola-engine-tests-\(ProcessInfo.processInfo.processIdentifier)/\(name)"
+    let dir = NSTemporaryDirectory() + "moviola-engine-tests-\(ProcessInfo.processInfo.processIdentifier)/\(name)-\(UUID().uuidString)"
     try? FileManager.default.removeItem(atPath: dir)
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
