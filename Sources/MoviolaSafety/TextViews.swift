@@ -89,6 +89,13 @@ struct TextViews {
         return s.properties.isAlphabetic
     }
 
+    /// The ASCII letter an accented Latin letter is built on (è → e), if it is one.
+    static func unaccented(_ v: UInt32) -> UInt32? {
+        guard v > 0x7F, isLetter(v), let scalar = Unicode.Scalar(v),
+              let first = String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars.first, first.isASCII else { return nil }
+        return first.value
+    }
+
     static func isCJK(_ v: UInt32) -> Bool { (0x3400...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) || (0x20000...0x2FA1F).contains(v) }
 
     /// Separators an evasion puts inside a word; sentence punctuation (`,` `;` `!` `?` and CJK marks) is not one.
@@ -119,9 +126,8 @@ struct TextViews {
                 skeleton[i] = ascii
             } else if let simple = tables.traditionalToSimplified[v] {
                 skeleton[i] = simple
-            } else if v > 0x7F, Self.isLetter(v), let scalar = Unicode.Scalar(v),
-                      let first = String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars.first, first.isASCII {
-                skeleton[i] = first.value
+            } else if let plain = Self.unaccented(v) {
+                skeleton[i] = plain
             }
         }
         // Leetspeak: a digit or symbol read as a letter only inside a word (next to a letter, or to a run of
@@ -149,10 +155,7 @@ struct TextViews {
             joinedBase.append(base[i])
             joinedOrigin.append(i)
         }
-        // Re-read leet characters that the skeleton left alone because separators stood around them.
-        var rejoined = joinedFolded
-        for (k, i) in joinedOrigin.enumerated() where Self.leet[base[i]] != nil && self.skeleton[i] == base[i] { rejoined[k] = base[i] }
-        self.joined = leet(rejoined, joinedBase)
+        self.joined = leet(joinedFolded, joinedBase)
         self.joinedOrigin = joinedOrigin
 
         var pinyin: [UInt32] = []
@@ -164,9 +167,8 @@ struct TextViews {
             } else if v < 0x80, Self.isLetter(v) {
                 pinyin.append(v)
                 pinyinOrigin.append(i)
-            } else if v > 0x7F, Self.isLetter(v), let scalar = Unicode.Scalar(v),
-                      let first = String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars.first, first.isASCII {
-                pinyin.append(first.value)  // tone marks: sè → se
+            } else if let plain = Self.unaccented(v) {
+                pinyin.append(plain)  // tone marks: sè → se
                 pinyinOrigin.append(i)
             }
             // Digits (tone numbers), separators and everything else are left out.

@@ -264,9 +264,11 @@ struct Routes: Sendable {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let events = try await plane.store.events(generationID: id, after: cursor)
                 var finished = false
+                // One read of the generation per batch gives the ETA for its progress events.
+                let snapshot = events.contains { $0.kind == "progress" } ? try await plane.store.generation(id: id) : nil
                 for event in events {
                     var data = JSON.object(event.data)
-                    if event.kind == "progress", let g = try await plane.store.generation(id: id), let eta = routes.eta(g) {
+                    if event.kind == "progress", let g = snapshot, let eta = routes.eta(g) {
                         data["eta_seconds"] = eta
                     }
                     let payload = String(decoding: try JSON.data(data), as: UTF8.self)

@@ -147,13 +147,12 @@ public struct Worker: Sendable {
         }
         // Heartbeats go on while the file is handed over (the server checks and signs it under the same lease).
         // Reported outside this task's cancellation: on shutdown the release must still reach the queue.
-        await Task { await report(outcome, stop: stop, ticket: ticket, start: start) }.value
+        await Task { await report(outcome, stop: stop, ticket: ticket, output: output, start: start) }.value
         heartbeat.cancel()
         try? FileManager.default.removeItem(atPath: output)
     }
 
-    private func report(_ outcome: Result<RenderResult, any Error>, stop: Stop?, ticket: JobTicket, start: Date) async {
-        let output = (scratchDirectory as NSString).appendingPathComponent("\(ticket.jobID)-\(ticket.attempt).mp4")
+    private func report(_ outcome: Result<RenderResult, any Error>, stop: Stop?, ticket: JobTicket, output: String, start: Date) async {
         do {
             switch outcome {
             case .success(let result):
