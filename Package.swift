@@ -46,6 +46,10 @@ let package = Package(
             pkgConfig: "freetype2",
             providers: [.apt(["libfreetype-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
         .target(
             name: "MoviolaMedia",
             dependencies: ["CFFmpeg", "CFreeType"],
@@ -103,6 +107,7 @@ let package = Package(
         .target(
             name: "MoviolaServer",
             dependencies: [
+                "CCrypt",
                 "MoviolaStore",
                 "MoviolaWorker",
                 "MoviolaMedia",

@@ -44,6 +44,9 @@ public final class ControlPlane: JobSource, Sendable {
     public let jobsPulse = Pulse()
     /// Fired when any generation's event log grows.
     public let eventsPulse = Pulse()
+    /// Fired when a webhook is due now (a redelivery).
+    public let webhookPulse = Pulse()
+    public var auditSigner: AuditSigner { AuditSigner(identity: identity) }
     let scratchDirectory: String
     let logger: Logger
     /// Running mean of published jobs' durations, for ETAs.
@@ -78,11 +81,38 @@ public final class ControlPlane: JobSource, Sendable {
 
     /// Validates, stores the image, signs the AIGC label and queues the generation (or returns the
     /// earlier one for a repeated idempotency key).
-    func create(_ body: CreateGenerationBody, account: String, idempotencyKey: String?) async throws -> (GenerationRecord, Bool) {
+    func create(_ body: CreateGenerationBody, account: String, idempotencyKey: String?,
+                options: CreateOptions = CreateOptions()) async throws -> (GenerationRecord, Bool) {
         if let idempotencyKey, let earlier = try await store.generation(account: account, idempotencyKey: idempotencyKey) {
             return (earlier, false)
         }
         var (model, spec) = try resolve(body)
+        if let sourceID = body.extend {
+            guard body.image == nil else { throw ServiceError(.badRequest, "give image or extend, not both", field: "extend", klingCode: 1201) }
+            guard let source = try await store.generation(id: sourceID), source.account == account || account == "local", source.deletedAt == nil else {
+                throw ServiceError(.notFound, "no generation \(sourceID) to extend", field: "extend", klingCode: 1201)
+            }
+            guard source.state == .succeeded, let videoKey = source.videoKey else {
+                throw ServiceError(.conflict, "generation \(sourceID) is \(source.state.rawValue) and has no video to extend", field: "extend", klingCode: 1201)
+            }
+            let sourceSpec = try JSONDecoder().decode(GenerationSpec.self, from: Data(source.request.utf8))
+            guard sourceSpec.model == spec.model else {
+                throw ServiceError(.badRequest, "extend with the model that made the clip (\(sourceSpec.model))", field: "model", klingCode: 1201)
+            }
+            // The continuation keeps the earlier clip's size and frame rate; the worker renders the new frames after its last one.
+            let earlier = sourceSpec.settings
+            spec.settings.width = earlier.width
+            spec.settings.height = earlier.height
+            spec.settings.outputWidth = earlier.outputWidth
+            spec.settings.outputHeight = earlier.outputHeight
+            spec.settings.outputFPS = earlier.outputFPS
+            spec.aspectRatio = sourceSpec.aspectRatio
+            spec.extendsGenerationID = source.id
+            spec.earlierVideoKey = videoKey
+            spec.earlierVideoSHA256 = source.videoSHA256
+            spec.earlierDuration = (sourceSpec.earlierDuration ?? 0) + sourceSpec.duration
+        }
+        spec.remixedFromID = options.remixOf
         let image = try body.image.map { try inspectImage($0) }
         let verdict = try await checkPolicy(body, facts: image?.facts, account: account)
         spec.policyVersion = verdict.policyVersion
@@ -105,9 +135,34 @@ public final class ControlPlane: JobSource, Sendable {
         spec.marks = OutputMarks(contentID: contentID, aigcJSON: aigc.json, labelText: settings.labelText,
                                  comment: "AI-generated with Moviola (\(model.name))")
         let request = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-        let (record, created) = try await store.createGeneration(NewGeneration(
-            id: id, account: account, produceID: produceID, contentID: contentID, model: model.name, request: request,
-            priority: body.priority, idempotencyKey: idempotencyKey, maxAttempts: settings.maxAttempts))
+        var new = NewGeneration(id: id, account: account, produceID: produceID, contentID: contentID, model: model.name, request: request,
+                                priority: body.priority, idempotencyKey: idempotencyKey, maxAttempts: settings.maxAttempts)
+        new.cost = Self.cost(spec)
+        new.admission = options.admission
+        new.externalTaskID = options.externalTaskID
+        new.callbackURL = options.callbackURL
+        new.apiFlavor = options.flavor
+        let record: GenerationRecord
+        let created: Bool
+        do {
+            (record, created) = try await store.createGeneration(new)
+        } catch let quota as QuotaExceeded {
+            if let key = spec.imageKey { try? await storage.delete(key: key) }
+            try await store.audit("quota.refused", actor: account, data: ["limit": quota.kind.rawValue, "allowed": quota.limit, "used": quota.used])
+            let codes: [QuotaExceeded.Kind: (Int, String)] = [.concurrency: (1303, "concurrency_limit"), .daily: (1302, "daily_limit"),
+                                                              .credits: (1102, "insufficient_credits")]
+            let (kling, code) = codes[quota.kind]!
+            throw ServiceError(.tooManyRequests, quota.description, klingCode: kling, code: code)
+        } catch let duplicate as DuplicateExternalTaskID {
+            if let key = spec.imageKey { try? await storage.delete(key: key) }
+            throw ServiceError(.conflict, duplicate.description, field: "external_task_id", klingCode: 1201)
+        }
+        if created {
+            try await store.audit("generation.requested", actor: account, subject: id,
+                                  data: ["model": model.name, "produce_id": produceID, "policy_version": spec.policyVersion ?? "",
+                                         "policy_action": spec.policyAction ?? "", "api": options.flavor, "cost": new.cost,
+                                         "visible_label": settings.labelText != nil])
+        }
         if created {
             metrics.increment("moviola_generations_created_total")
             jobsPulse.fire()
@@ -115,8 +170,12 @@ public final class ControlPlane: JobSource, Sendable {
         } else if let key = spec.imageKey {
             try? await storage.delete(key: key)
         }
-        _ = model
         return (record, created)
+    }
+
+    /// Credits a generation costs if it succeeds: one per started second of video.
+    static func cost(_ spec: GenerationSpec) -> Int {
+        max(1, Int(spec.duration.rounded(.up)))
     }
 
     /// The content policy's verdict on a request, before anything is stored or spent. Refusals (and
@@ -159,6 +218,11 @@ public final class ControlPlane: JobSource, Sendable {
             if flagged {
                 logger.warning("account \(account) reached \(policy.refusalLimit) refusals; flagged for review")
             }
+        }
+        if !verdict.allowed || verdict.action == "review" {
+            try await store.audit(verdict.allowed ? "policy.review" : "policy.refused", actor: account,
+                                  data: ["action": verdict.action, "category": verdict.category ?? "", "rule": verdict.rule ?? "",
+                                         "policy_version": verdict.policyVersion, "input": verdict.input?.rawValue ?? ""])
         }
         if !verdict.allowed {
             metrics.increment("moviola_policy_refusals_total")
@@ -215,8 +279,15 @@ public final class ControlPlane: JobSource, Sendable {
             if let key = spec.imageKey {
                 image = FileManager.default.contents(atPath: try await storage.localPath(key: key))
             }
-            return WorkAssignment(ticket: ticket, model: spec.model, settings: spec.settings, marks: spec.marks, firstFrame: image,
-                                  heartbeatSeconds: settings.heartbeatSeconds, previewEvery: settings.previewEvery)
+            var assignment = WorkAssignment(ticket: ticket, model: spec.model, settings: spec.settings, marks: spec.marks, firstFrame: image,
+                                            heartbeatSeconds: settings.heartbeatSeconds, previewEvery: settings.previewEvery)
+            if let key = spec.earlierVideoKey {
+                guard let clip = FileManager.default.contents(atPath: try await storage.localPath(key: key)) else {
+                    throw ServiceError(.notFound, "the clip to extend is no longer stored")
+                }
+                assignment.earlierClip = clip
+            }
+            return assignment
         } catch {
             try? await store.fail(jobID: job.jobID, worker: worker, attempt: job.attempt, disposition: .final(code: "corrupt_request"),
                                   message: "the stored request cannot be read: \(error)")
@@ -377,6 +448,9 @@ public final class ControlPlane: JobSource, Sendable {
         if let key = spec.imageKey, let sha = spec.imageSHA256, let digest = Data(hexString: sha) {
             ingredients.append(.init(title: (key as NSString).lastPathComponent, format: spec.imageType ?? "image/png", sha256: digest))
         }
+        if let source = spec.extendsGenerationID, let sha = spec.earlierVideoSHA256, let digest = Data(hexString: sha) {
+            ingredients.append(.init(title: "\(source).mp4", format: "video/mp4", sha256: digest))
+        }
         let frames = Double(spec.settings.frames - 1) / Double(spec.settings.fps) * Double(spec.settings.outputFPS) + 1
         let content = ManifestContent(
             title: "\(generation.id).mp4", produceID: generation.produceID, modelName: "Moviola/\(spec.model)",
@@ -407,6 +481,14 @@ public final class ControlPlane: JobSource, Sendable {
         return String(decoding: try JSON.data(receipt), as: UTF8.self)
     }
 
+    /// The first frame of a stored clip as a JPEG.
+    func thumbnail(path: String) throws -> Data {
+        var first: RGBImage?
+        _ = try MediaReader.decode(path: path) { frame in if first == nil { first = frame } }
+        guard let first else { throw ServiceError(.internal, "the stored video has no frames") }
+        return try JPEGEncoder.encode(first, quality: 28)
+    }
+
     static func randomID() -> String {
         let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
         var generator = SystemRandomNumberGenerator()
@@ -420,6 +502,15 @@ public final class ControlPlane: JobSource, Sendable {
         if bytes.count >= 12, bytes[0...3] == [0x52, 0x49, 0x46, 0x46], bytes[8...11] == [0x57, 0x45, 0x42, 0x50] { return ("image/webp", "webp") }
         return ("application/octet-stream", "bin")
     }
+}
+
+/// How a generation was asked for, beyond its settings.
+struct CreateOptions: Sendable {
+    var admission: Admission?
+    var externalTaskID: String?
+    var callbackURL: String?
+    var flavor = "native"
+    var remixOf: String?
 }
 
 /// A finished clip the content policy's output check refused.

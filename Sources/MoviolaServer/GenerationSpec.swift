@@ -42,11 +42,17 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// The request field at fault, when there is one.
     public var field: String?
+    /// The matching code of Kling's API (1000–1004 auth, 1102 quota, 1200/1201 parameters, 1301 safety, 1303 concurrency).
+    public var klingCode: Int?
+    /// A finer machine-readable code than the kind's (e.g. `key_revoked`, `token_expired`).
+    public var code: String?
 
-    public init(_ kind: Kind, _ message: String, field: String? = nil) {
+    public init(_ kind: Kind, _ message: String, field: String? = nil, klingCode: Int? = nil, code: String? = nil) {
         self.kind = kind
         self.message = message
         self.field = field
+        self.klingCode = klingCode
+        self.code = code
     }
 
     public var description: String { message }
@@ -104,12 +110,20 @@ public struct GenerationSpec: Codable, Sendable {
     public var policyAction: String?
     /// The requester's consent attestation for the people in the image.
     public var consent: Bool?
+    /// Extension: the generation whose clip this one continues, and that clip's storage key and hash.
+    public var extendsGenerationID: String?
+    public var earlierVideoKey: String?
+    public var earlierVideoSHA256: String?
+    /// Seconds of video before this extension (the stitched total is this plus `duration`).
+    public var earlierDuration: Double?
+    /// Remix: the generation whose settings this one reused with a new prompt.
+    public var remixedFromID: String?
 }
 
 /// The native API's create body. Unknown fields are refused so typos do not pass silently.
 struct CreateGenerationBody: Sendable {
     static let fields: Set<String> = ["prompt", "negative_prompt", "model", "aspect_ratio", "duration", "fps", "resolution",
-                                      "seed", "steps", "guidance", "camera_control", "image", "priority", "consent"]
+                                      "seed", "steps", "guidance", "camera_control", "image", "priority", "consent", "extend", "callback_url"]
     static let maxPromptCharacters = 2500
 
     var prompt: String
@@ -127,6 +141,8 @@ struct CreateGenerationBody: Sendable {
     var priority: Int
     /// The requester attests that the people shown in `image` consented to being animated.
     var consent: Bool?
+    /// Continue this generation's clip.
+    var extend: String?
 
     /// Parses and checks a JSON body; every error names the field.
     init(json data: Data) throws {
@@ -202,6 +218,7 @@ struct CreateGenerationBody: Sendable {
             }
             cameraControl = moves.first ?? CameraControl(axis: "pan", value: 0)
         }
+        extend = try string("extend")
         if let value = object["consent"], !(value is NSNull) {
             guard let flag = value as? Bool else { throw ServiceError(.badRequest, "consent must be true or false", field: "consent") }
             consent = flag

@@ -27,8 +27,10 @@ public enum APIAccess: Sendable {
 /// and operations endpoints.
 struct Routes: Sendable {
     let plane: ControlPlane
-    let access: APIAccess
+    let access: AccessControl
     let logger: Logger
+    /// How clients reach this server (for absolute links such as Kling's video URLs).
+    let publicBaseURL: String
     let startedAt = Date()
 
     var store: Store { plane.store }
@@ -50,6 +52,9 @@ struct Routes: Sendable {
         }
         router.post("/api/v1/generations/:id/cancel") { request, context in
             await handle { try await cancel(request, context) }
+        }
+        router.delete("/api/v1/generations/:id") { request, context in
+            await handle { try await delete(request, context) }
         }
         router.get("/api/v1/generations/:id/video") { request, context in
             await handle { try await download(request, context) }
@@ -80,44 +85,55 @@ struct Routes: Sendable {
             }
         }
         InternalRoutes(plane: plane, logger: logger).register(on: router)
+        registerAccounts(on: router)
+        registerOpenAI(on: router)
+        registerKling(on: router)
     }
 
     // MARK: native API
 
     func account(_ request: Request) async throws -> String {
-        if let header = request.headers[.authorization] {
-            guard header.lowercased().hasPrefix("bearer ") else {
-                throw ServiceError(.unauthorized, "the Authorization header must be \"Bearer <API key>\"")
-            }
-            let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-            guard let key = try await store.apiKey(secret: secret), key.scope == "api" else {
-                throw ServiceError(.unauthorized, "the API key is not valid (unknown or revoked); create one with `moviola admin keys create`")
-            }
-            return key.id
-        }
-        switch access {
-        case .open: return "local"
-        case .keys: throw ServiceError(.unauthorized, "send an API key: Authorization: Bearer <key> (create one with `moviola admin keys create`)")
-        }
+        try await access.principal(request).account
     }
 
-    /// The generation, if the account may see it.
-    func owned(_ id: String, account: String) async throws -> GenerationRecord {
-        guard let generation = try await store.generation(id: id), generation.account == account || account == "local" else {
-            throw ServiceError(.notFound, "no generation \(id)")
+    /// The generation, if the principal may see it (its owner, an admin, or the open loopback operator).
+    func owned(_ id: String, _ principal: Principal) async throws -> GenerationRecord {
+        guard let generation = try await store.generation(id: id), generation.deletedAt == nil,
+              generation.account == principal.account || principal.isAdmin else {
+            throw ServiceError(.notFound, "no generation \(id)", klingCode: 1203, code: "not_found")
         }
         return generation
     }
 
+    func owned(_ id: String, account request: Request) async throws -> GenerationRecord {
+        try await owned(id, access.principal(request))
+    }
+
+    /// Starts a generation for a principal with its limits; the real-name requirement applies to accounts.
+    func start(_ body: CreateGenerationBody, _ principal: Principal, idempotencyKey: String?, externalTaskID: String? = nil,
+               callbackURL: String? = nil, flavor: String, remixOf: String? = nil) async throws -> (GenerationRecord, Bool) {
+        if access.settings.requireRealName, let record = principal.record, record.realNameState != "verified" {
+            throw ServiceError(.forbidden, record.realNameState == "pending"
+                ? "your real-name details are waiting for an operator's check; you can generate once they are verified"
+                : "this service requires real-name verification before generating: submit your name and ID number on your account page",
+                klingCode: 1103, code: "real_name_required")
+        }
+        if let callbackURL { try WebhookURL.check(callbackURL, allowPrivate: access.settings.allowPrivateWebhooks, field: "callback_url") }
+        return try await plane.create(body, account: principal.account, idempotencyKey: idempotencyKey,
+                                      options: CreateOptions(admission: access.admission(principal), externalTaskID: externalTaskID,
+                                                             callbackURL: callbackURL, flavor: flavor, remixOf: remixOf))
+    }
+
     func create(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
-        let account = try await account(request)
+        let principal = try await access.principal(request)
         let body = try await Self.body(request, context)
         let parsed = try CreateGenerationBody(json: body)
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let key, key.isEmpty || key.count > 255 {
             throw ServiceError(.badRequest, "Idempotency-Key must be 1 to 255 characters")
         }
-        let (generation, created) = try await plane.create(parsed, account: account, idempotencyKey: key)
+        let callback = (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["callback_url"] as? String
+        let (generation, created) = try await start(parsed, principal, idempotencyKey: key, callbackURL: callback, flavor: "native")
         var document = try await representation(generation)
         if !created { document["idempotent_replay"] = true }
         var response = try Self.json(document, status: created ? .created : .ok)
@@ -132,12 +148,11 @@ struct Routes: Sendable {
     }
 
     func show(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
-        let generation = try await owned(context.parameters.require("id"), account: account(request))
+        let generation = try await owned(context.parameters.require("id"), account: request)
         return try Self.json(try await representation(generation))
     }
 
     func list(_ request: Request) async throws -> Response {
-        let account = try await account(request)
         let query = request.uri.queryParameters
         var limit = 20
         if let text = query["limit"] {
@@ -159,7 +174,10 @@ struct Routes: Sendable {
             }
             before = (time, String(decoded[decoded.index(after: bar)...]))
         }
-        let page = try await store.generations(account: account == "local" ? nil : account, state: state, limit: limit + 1, before: before)
+        let principal = try await access.principal(request)
+        let everyone = principal.isAdmin && query["all"] == "true"
+        let page = try await store.generations(account: principal.via == .open || everyone ? nil : principal.account, state: state,
+                                               limit: limit + 1, before: before)
         var items: [[String: Any]] = []
         for generation in page.prefix(limit) { items.append(try await representation(generation, withQueuePosition: false)) }
         var next: Any = NSNull()
@@ -170,7 +188,7 @@ struct Routes: Sendable {
     }
 
     func cancel(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
-        let generation = try await owned(context.parameters.require("id"), account: account(request))
+        let generation = try await owned(context.parameters.require("id"), account: request)
         guard let after = try await store.requestCancel(generationID: generation.id) else { throw ServiceError(.notFound, "no generation \(generation.id)") }
         plane.eventsPulse.fire()
         if after.state == .succeeded || after.state == .failed {
@@ -179,8 +197,25 @@ struct Routes: Sendable {
         return try Self.json(try await representation(after), status: .accepted)
     }
 
+    func delete(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
+        let principal = try await access.principal(request)
+        let generation = try await owned(context.parameters.require("id"), principal)
+        try await remove(generation, principal)
+        return try Self.json(["id": generation.id, "object": "generation.deleted", "deleted": true])
+    }
+
+    /// Deletes a generation for its user: cancels it if it is still going, removes the video, keeps the record.
+    func remove(_ generation: GenerationRecord, _ principal: Principal) async throws {
+        if !generation.state.isFinal {
+            _ = try await store.requestCancel(generationID: generation.id)
+            plane.eventsPulse.fire()
+        }
+        if let key = try await store.markDeleted(generationID: generation.id) { try await plane.storage.delete(key: key) }
+        try await store.audit("generation.deleted", actor: principal.account, subject: generation.id, data: ["by": principal.via.rawValue])
+    }
+
     func receipt(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
-        let generation = try await owned(context.parameters.require("id"), account: account(request))
+        let generation = try await owned(context.parameters.require("id"), account: request)
         guard let receipt = generation.receipt else {
             throw ServiceError(.conflict, "generation \(generation.id) is \(generation.state.rawValue); a receipt exists once it succeeds")
         }
@@ -192,7 +227,13 @@ struct Routes: Sendable {
 
     /// The finished MP4, with single-range support (206) for players and resumable downloads.
     func download(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
-        let generation = try await owned(context.parameters.require("id"), account: account(request))
+        let principal = try await access.principal(request)
+        let generation = try await owned(context.parameters.require("id"), principal)
+        return try await serveVideo(generation, request, exportedBy: principal.account)
+    }
+
+    /// The video of a generation (ranges supported); a whole-file download is audit-logged as an export.
+    func serveVideo(_ generation: GenerationRecord, _ request: Request, exportedBy account: String) async throws -> Response {
         if let deleted = generation.videoDeletedAt {
             var response = try Self.errorResponse(ServiceError(.notFound, "the video of \(generation.id) was deleted on \(JSON.iso8601(deleted)) under the operator's retention policy; its record and receipt remain"))
             response.status = .gone
@@ -216,6 +257,9 @@ struct Routes: Sendable {
             }
             range = parsed
             status = .partialContent
+        }
+        if range.lowerBound == 0 {
+            try await store.audit("video.exported", actor: account, subject: generation.id, data: ["produce_id": generation.produceID, "bytes": size])
         }
         try handle.seek(toOffset: UInt64(range.lowerBound))
         let data = try handle.read(upToCount: range.count) ?? Data()
@@ -246,7 +290,7 @@ struct Routes: Sendable {
     /// Server-sent events: every logged event with its sequence number as the event ID (reconnect with
     /// `Last-Event-ID` to resume), queue positions while queued, and a final `result` with the generation.
     func events(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
-        let generation = try await owned(context.parameters.require("id"), account: account(request))
+        let generation = try await owned(context.parameters.require("id"), account: request)
         var after = 0
         if let last = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters["after"].map(String.init) {
             guard let n = Int(last), n >= 0 else { throw ServiceError(.badRequest, "Last-Event-ID must be an event number") }
@@ -378,27 +422,73 @@ struct Routes: Sendable {
 
     // MARK: helpers
 
-    func handle(_ body: () async throws -> Response) async -> Response {
+    /// Which API's error envelope a handler answers with.
+    enum Flavor: Sendable { case native, openai, kling }
+
+    func handle(_ flavor: Flavor = .native, _ body: () async throws -> Response) async -> Response {
         let start = Date()
         defer { plane.metrics.observeRequest(seconds: Date().timeIntervalSince(start)) }
+        let error: ServiceError
+        var verdict: [String: Any]?
         do {
             return try await body()
-        } catch let error as ServiceError {
-            return (try? Self.errorResponse(error)) ?? Response(status: .internalServerError)
+        } catch let e as ServiceError {
+            error = e
         } catch let refusal as PolicyRefusal {
-            let document = refusal.document
-            let body: [String: Any] = ["error": ["code": "policy_refused", "message": document["message"] ?? "refused",
-                                                 "verdict": document] as [String: Any]]
-            return (try? Self.json(body, status: .unprocessableContent)) ?? Response(status: .unprocessableContent)
+            verdict = refusal.document
+            error = ServiceError(.unprocessable, verdict?["message"] as? String ?? "refused by the content policy", klingCode: 1301, code: "policy_refused")
         } catch is NIOTooManyBytesError {
-            return (try? Self.errorResponse(ServiceError(.tooLarge, "the request body is over the 32 MB limit"))) ?? Response(status: .contentTooLarge)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            return (try? Self.errorResponse(ServiceError(.tooLarge, "the request body is over the 32 MB limit"))) ?? Response(status: .contentTooLarge)
-        } catch {
-            logger.error("request failed: \(error)")
-            return (try? Self.errorResponse(ServiceError(.internal, "the server failed: \(error)"))) ?? Response(status: .internalServerError)
+            error = ServiceError(.tooLarge, "the request body is over the 32 MB limit", klingCode: 1200)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            error = ServiceError(.tooLarge, "the request body is over the 32 MB limit", klingCode: 1200)
+        } catch let e {
+            logger.error("request failed: \(e)")
+            error = ServiceError(.internal, "the server failed: \(e)", klingCode: 5000)
+        }
+        return (try? errorResponse(error, flavor: flavor, verdict: verdict)) ?? Response(status: .internalServerError)
+    }
+
+    func errorResponse(_ error: ServiceError, flavor: Flavor, verdict: [String: Any]? = nil) throws -> Response {
+        let status = HTTPResponse.Status(code: error.kind.status)
+        switch flavor {
+        case .native:
+            var detail: [String: Any] = ["code": error.code ?? error.kind.code, "message": error.message]
+            if let field = error.field { detail["field"] = field }
+            if let verdict { detail["verdict"] = verdict }
+            return try Self.json(["error": detail], status: status)
+        case .openai:
+            let type: String
+            switch error.kind {
+            case .unauthorized: type = "authentication_error"
+            case .forbidden: type = "permission_error"
+            case .tooManyRequests: type = "rate_limit_error"
+            case .internal, .unavailable: type = "server_error"
+            case .notFound: type = "invalid_request_error"
+            default: type = "invalid_request_error"
+            }
+            var detail: [String: Any] = ["message": error.message, "type": type, "param": error.field as Any? ?? NSNull(),
+                                         "code": error.code ?? error.kind.code]
+            if verdict != nil { detail["code"] = "moderation_blocked" }
+            return try Self.json(["error": detail], status: status)
+        case .kling:
+            var code = error.klingCode ?? (error.kind == .badRequest ? 1200 : error.kind == .notFound ? 1203 : error.kind == .internal ? 5000 : 1200)
+            if error.kind == .unauthorized && error.klingCode == nil { code = 1000 }
+            // Kling's documented HTTP status for each code family.
+            let klingStatus: HTTPResponse.Status
+            switch code {
+            case 1000...1004: klingStatus = .unauthorized
+            case 1100...1102, 1302...1304: klingStatus = .tooManyRequests
+            case 1103: klingStatus = .forbidden
+            case 1202, 1203: klingStatus = .notFound
+            case 1200, 1201, 1300, 1301: klingStatus = error.kind == .tooLarge ? .contentTooLarge : .badRequest
+            case 5001: klingStatus = .serviceUnavailable
+            default: klingStatus = status
+            }
+            return try Self.json(["code": code, "message": error.message, "request_id": Self.requestID(), "data": NSNull()], status: klingStatus)
         }
     }
+
+    static func requestID() -> String { UUID().uuidString.lowercased() }
 
     static func body(_ request: Request, _ context: MoviolaRequestContext) async throws -> Data {
         var request = request
@@ -419,8 +509,18 @@ struct Routes: Sendable {
     }
 
     static func errorResponse(_ error: ServiceError) throws -> Response {
-        var detail: [String: Any] = ["code": error.kind.code, "message": error.message]
+        var detail: [String: Any] = ["code": error.code ?? error.kind.code, "message": error.message]
         if let field = error.field { detail["field"] = field }
         return try json(["error": detail], status: HTTPResponse.Status(code: error.kind.status))
+    }
+
+    /// Reads a JSON object body, or says what is wrong with it.
+    static func jsonObject(_ data: Data) throws -> [String: Any] {
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            throw ServiceError(.badRequest, "the body is not valid JSON (\(CreateGenerationBody.describe(error)))", klingCode: 1200)
+        }
+        guard let object = parsed as? [String: Any] else { throw ServiceError(.badRequest, "the body must be a JSON object", klingCode: 1200) }
+        return object
     }
 }

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     public var leaseSeconds: Double
     public var threads: Int?
     public var plane: ControlPlaneSettings
+    public var accounts = AccountSettings()
+    /// The URL clients use to reach the server (default: http://HOST:PORT).
+    public var publicURL: String? = nil
 
     public init(host: String, port: Int, dataDirectory: String, databaseURL: String?, models: [(name: String, path: String)],
                 workers: Int, requireAPIKeys: Bool, leaseSeconds: Double, threads: Int?, plane: ControlPlaneSettings) {
@@ -91,13 +94,21 @@ public enum MoviolaServer {
             let plane = ControlPlane(store: store, catalogue: catalogue, storage: storage, identity: identity,
                                      settings: configuration.plane, policies: policies, faces: try HaarCascade(), metrics: ServiceMetrics(),
                                      scratchDirectory: scratch, logger: logger)
+            try await store.audit("server.started", actor: "operator",
+                                  data: ["engine": EngineVersion.string, "visible_label": configuration.plane.labelText != nil,
+                                         "signup": configuration.accounts.signup.rawValue, "policy_version": policies.policy.policy.version])
             if configuration.plane.labelText == nil {
                 try AuditTrail.append(directory: data, ["event": "visible_label_disabled_for_service",
                                                         "reason": "operator setting --operator-disable-visible-label"])
+                try await store.audit("visible_label.disabled", actor: "operator", data: ["reason": "operator setting --operator-disable-visible-label"])
             }
-            let access: APIAccess = configuration.requireAPIKeys || !configuration.isLoopback ? .keys : .open
+            let apiAccess: APIAccess = configuration.requireAPIKeys || !configuration.isLoopback ? .keys : .open
+            let secrets = try SecretBox(keyFile: (data as NSString).appendingPathComponent("secrets.key"))
+            let access = AccessControl(store: store, access: apiAccess, secrets: secrets, settings: configuration.accounts)
             let router = Router(context: MoviolaRequestContext.self)
-            Routes(plane: plane, access: access, logger: logger).register(on: router)
+            let routes = Routes(plane: plane, access: access, logger: logger,
+                                publicBaseURL: configuration.publicURL ?? "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)")
+            routes.register(on: router)
 
             var services: [any Service] = []
             let rescueEvery = max(1, min(5, configuration.leaseSeconds / 3))
@@ -115,6 +126,26 @@ public enum MoviolaServer {
                         logger.error("lease rescue failed: \(error)")
                     }
                     try await Task.sleep(for: .seconds(rescueEvery))
+                }
+            })
+            let dispatcher = WebhookDispatcher(store: store, retryBaseSeconds: configuration.accounts.webhookRetryBaseSeconds, logger: logger,
+                                               payload: { delivery in try await routes.webhookBody(delivery) },
+                                               secret: { account in try await routes.webhookSecret(account: account) },
+                                               pulse: plane.webhookPulse)
+            services.append(LoopService(name: "webhooks") { try await dispatcher.run() })
+            let signer = plane.auditSigner
+            let checkpointEvery = configuration.accounts.auditCheckpointSeconds
+            let auditRetention = configuration.accounts.auditRetentionDays * 86_400
+            services.append(LoopService(name: "audit") {
+                while !Task.isCancelled {
+                    do {
+                        try await signer.checkpoint(store)
+                        let pruned = try await store.pruneAudit(before: Date().timeIntervalSince1970 - auditRetention)
+                        if pruned > 0 { logger.notice("audit log: pruned the bodies of \(pruned) entries past the retention period (their hashes stay)") }
+                    } catch {
+                        logger.error("audit checkpoint failed: \(error)")
+                    }
+                    try await Task.sleep(for: .seconds(max(1, checkpointEvery)))
                 }
             })
             if let path = configuration.policyPath {
@@ -157,7 +188,7 @@ public enum MoviolaServer {
                 services: services,
                 onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
                 logger: logger)
-            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), policy \(policies.policy.policy.version), \(configuration.workers) in-process worker(s), API \(access == .open ? "open (loopback)" : "needs API keys"), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
+            logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), policy \(policies.policy.policy.version), \(configuration.workers) in-process worker(s), API \(apiAccess == .open ? "open (loopback)" : "needs API keys or a log-in"), sign-up \(configuration.accounts.signup.rawValue), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
             try await app.runService()
         }
     }

@@ -110,6 +110,121 @@ public enum Migrations {
             "CREATE INDEX policy_verdicts_account ON policy_verdicts (account, allowed, created_at)",
             "CREATE INDEX policy_verdicts_review ON policy_verdicts (review_state, created_at)",
         ]),
+        Migration(version: 4, name: "accounts, sessions, invitations, access keys, webhooks, audit log", statements: [
+            """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                status TEXT NOT NULL,
+                status_reason TEXT,
+                waitlist_seq BIGINT,
+                invitation_code TEXT,
+                concurrency_limit BIGINT,
+                daily_limit BIGINT,
+                credits BIGINT,
+                real_name_state TEXT NOT NULL DEFAULT 'none',
+                webhook_url TEXT,
+                webhook_secret TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                approved_at DOUBLE PRECISION,
+                last_login_at DOUBLE PRECISION
+            )
+            """,
+            "CREATE INDEX accounts_status ON accounts (status, waitlist_seq)",
+            """
+            CREATE TABLE real_name_records (
+                account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+                full_name TEXT NOT NULL,
+                id_number TEXT NOT NULL,
+                submitted_at DOUBLE PRECISION NOT NULL,
+                reviewed_at DOUBLE PRECISION,
+                reviewed_by TEXT
+            )
+            """,
+            """
+            CREATE TABLE sessions (
+                token_sha256 TEXT PRIMARY KEY,
+                account_id TEXT NOT NULL REFERENCES accounts (id),
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL,
+                revoked_at DOUBLE PRECISION
+            )
+            """,
+            """
+            CREATE TABLE invitations (
+                code TEXT PRIMARY KEY,
+                created_by TEXT NOT NULL,
+                note TEXT NOT NULL,
+                max_uses BIGINT NOT NULL,
+                uses BIGINT NOT NULL DEFAULT 0,
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION,
+                revoked_at DOUBLE PRECISION
+            )
+            """,
+            "ALTER TABLE api_keys ADD COLUMN account_id TEXT",
+            "ALTER TABLE api_keys ADD COLUMN access_key TEXT",
+            "ALTER TABLE api_keys ADD COLUMN sealed_secret TEXT",
+            "CREATE UNIQUE INDEX api_keys_access_key ON api_keys (access_key) WHERE access_key IS NOT NULL",
+            "ALTER TABLE generations ADD COLUMN cost BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE generations ADD COLUMN external_task_id TEXT",
+            "ALTER TABLE generations ADD COLUMN callback_url TEXT",
+            "ALTER TABLE generations ADD COLUMN api_flavor TEXT NOT NULL DEFAULT 'native'",
+            "ALTER TABLE generations ADD COLUMN deleted_at DOUBLE PRECISION",
+            "CREATE UNIQUE INDEX generations_external_task ON generations (account, external_task_id) WHERE external_task_id IS NOT NULL",
+            "CREATE INDEX generations_account_state ON generations (account, state)",
+            """
+            CREATE TABLE webhook_deliveries (
+                id TEXT PRIMARY KEY,
+                dedupe_key TEXT NOT NULL,
+                generation_id TEXT NOT NULL,
+                account TEXT NOT NULL,
+                event_seq BIGINT NOT NULL,
+                event_kind TEXT NOT NULL,
+                target TEXT NOT NULL,
+                url TEXT NOT NULL,
+                payload TEXT,
+                state TEXT NOT NULL,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at DOUBLE PRECISION NOT NULL,
+                last_status BIGINT,
+                last_error TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                delivered_at DOUBLE PRECISION,
+                UNIQUE (dedupe_key, target)
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
+            "CREATE INDEX webhook_deliveries_generation ON webhook_deliveries (generation_id, target, event_seq)",
+            """
+            CREATE TABLE audit_entries (
+                seq BIGINT PRIMARY KEY,
+                leaf TEXT,
+                leaf_hash TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE audit_personal (
+                seq BIGINT PRIMARY KEY,
+                subject TEXT,
+                salt TEXT NOT NULL,
+                data TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_personal_subject ON audit_personal (subject)",
+            """
+            CREATE TABLE audit_checkpoints (
+                tree_size BIGINT PRIMARY KEY,
+                root_hash TEXT NOT NULL,
+                signed_at DOUBLE PRECISION NOT NULL,
+                signature TEXT NOT NULL,
+                signer TEXT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies what is missing, each migration in its own transaction; returns the versions applied.

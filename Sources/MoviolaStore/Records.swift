@@ -37,6 +37,16 @@ public struct GenerationRecord: Sendable, Equatable {
     public var eventSeq: Int
     /// When the operator's retention policy deleted the video (the record stays).
     public var videoDeletedAt: Double?
+    /// Credits this generation costs if it succeeds (nothing is charged otherwise).
+    public var cost: Int
+    /// The client's own ID for the task (Kling's `external_task_id`), unique per account.
+    public var externalTaskID: String?
+    /// Where this generation's events are POSTed (`callback_url`).
+    public var callbackURL: String?
+    /// Which API created it: `native`, `openai` or `kling` (webhook bodies follow its shape).
+    public var apiFlavor: String
+    /// When the user deleted it (the record stays for the audit trail; it is no longer listed).
+    public var deletedAt: Double?
 
     init(row: any SQLRow) throws {
         id = try row.decode(column: "id", as: String.self)
@@ -67,6 +77,11 @@ public struct GenerationRecord: Sendable, Equatable {
         receipt = try row.decode(column: "receipt", as: String?.self)
         eventSeq = try row.decode(column: "event_seq", as: Int.self)
         videoDeletedAt = try row.decode(column: "video_deleted_at", as: Double?.self)
+        cost = try row.decode(column: "cost", as: Int.self)
+        externalTaskID = try row.decode(column: "external_task_id", as: String?.self)
+        callbackURL = try row.decode(column: "callback_url", as: String?.self)
+        apiFlavor = try row.decode(column: "api_flavor", as: String.self)
+        deletedAt = try row.decode(column: "deleted_at", as: Double?.self)
     }
 }
 
@@ -81,6 +96,12 @@ public struct NewGeneration: Sendable {
     public var priority: Int
     public var idempotencyKey: String?
     public var maxAttempts: Int
+    public var cost: Int = 0
+    public var externalTaskID: String? = nil
+    public var callbackURL: String? = nil
+    public var apiFlavor: String = "native"
+    /// Limits checked in the queueing transaction (nil: none).
+    public var admission: Admission? = nil
 
     public init(id: String, account: String, produceID: String, contentID: UInt64, model: String, request: String,
                 priority: Int = 0, idempotencyKey: String? = nil, maxAttempts: Int = 3) {
@@ -159,9 +180,18 @@ public struct APIKeyRecord: Sendable, Equatable {
     public var createdAt: Double
     public var lastUsedAt: Double?
     public var revokedAt: Double?
+    /// The account it acts for (nil: an operator key, which acts as its own account).
+    public var accountID: String?
+    /// For Kling-style AK/SK pairs: the access key (the JWT's `iss`).
+    public var accessKey: String?
+
+    /// The account requests made with this key belong to.
+    public var account: String { accountID ?? id }
 
     init(row: any SQLRow) throws {
         id = try row.decode(column: "id", as: String.self)
+        accountID = try row.decode(column: "account_id", as: String?.self)
+        accessKey = try row.decode(column: "access_key", as: String?.self)
         name = try row.decode(column: "name", as: String.self)
         scope = try row.decode(column: "scope", as: String.self)
         prefix = try row.decode(column: "prefix", as: String.self)

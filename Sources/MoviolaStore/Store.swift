@@ -36,10 +36,19 @@ public struct Store: Sendable {
         let now = clock()
         do {
             let record = try await database.transaction { db -> GenerationRecord in
+                if let admission = new.admission {
+                    try await admit(db, account: new.account, cost: new.cost, admission: admission)
+                }
+                if let external = new.externalTaskID,
+                   try await db.raw("SELECT id FROM generations WHERE account = \(bind: new.account) AND external_task_id = \(bind: external)").first() != nil {
+                    throw DuplicateExternalTaskID(externalTaskID: external)
+                }
                 try await db.raw("""
-                    INSERT INTO generations (id, account, produce_id, content_id, state, model, request, priority, idempotency_key, created_at, stage)
+                    INSERT INTO generations (id, account, produce_id, content_id, state, model, request, priority, idempotency_key, created_at, stage,
+                                             cost, external_task_id, callback_url, api_flavor)
                     VALUES (\(bind: new.id), \(bind: new.account), \(bind: new.produceID), \(bind: String(new.contentID)), 'queued',
-                            \(bind: new.model), \(bind: new.request), \(bind: new.priority), \(bind: new.idempotencyKey), \(bind: now), 'queued')
+                            \(bind: new.model), \(bind: new.request), \(bind: new.priority), \(bind: new.idempotencyKey), \(bind: now), 'queued',
+                            \(bind: new.cost), \(bind: new.externalTaskID), \(bind: new.callbackURL), \(bind: new.apiFlavor))
                     """).run()
                 try await db.raw("""
                     INSERT INTO jobs (id, generation_id, model, state, priority, attempt, max_attempts, run_at, created_at)
@@ -54,6 +63,10 @@ public struct Store: Sendable {
                 return try await fetchGeneration(db, id: new.id)!
             }
             return (record, true)
+        } catch let error as QuotaExceeded {
+            throw error
+        } catch let error as DuplicateExternalTaskID {
+            throw error
         } catch {
             // A concurrent request with the same key won the race: return its generation.
             if let key = new.idempotencyKey, let earlier = try await generation(account: new.account, idempotencyKey: key) {
@@ -77,7 +90,7 @@ public struct Store: Sendable {
     /// Newest first; `before` is the (created_at, id) of the last item of the previous page.
     public func generations(account: String?, state: GenerationState? = nil, limit: Int,
                             before: (createdAt: Double, id: String)? = nil) async throws -> [GenerationRecord] {
-        var query = SQLQueryString("SELECT * FROM generations WHERE 1 = 1")
+        var query = SQLQueryString("SELECT * FROM generations WHERE deleted_at IS NULL")
         if let account { query = query + " AND account = \(bind: account)" }
         if let state { query = query + " AND state = \(bind: state.rawValue)" }
         if let before {
@@ -418,6 +431,7 @@ public struct Store: Sendable {
             INSERT INTO generation_events (generation_id, seq, kind, data, created_at)
             VALUES (\(bind: generationID), \(bind: seq), \(bind: kind), \(bind: json), \(bind: now))
             """).run()
+        try await enqueueWebhooks(db, generationID: generationID, seq: seq, kind: kind, data: data, now: now)
         return seq
     }
 
@@ -426,6 +440,31 @@ public struct Store: Sendable {
         let now = clock()
         _ = try await database.transaction { db in
             try await appendEvent(db, generationID: generationID, kind: kind, data: data, now: now)
+        }
+    }
+
+    /// The generation a client's own task ID names, for that account.
+    public func generation(account: String, externalTaskID: String) async throws -> GenerationRecord? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM generations WHERE account = \(bind: account) AND external_task_id = \(bind: externalTaskID)")
+                .first().map(GenerationRecord.init(row:))
+        }
+    }
+
+    /// Deletes a finished generation for its user: the record stays (hidden from lists) and the
+    /// returned video key, if any, is for the caller to remove from storage.
+    public func markDeleted(generationID: String) async throws -> String? {
+        let now = clock()
+        return try await database.transaction { db -> String? in
+            let key = try await db.raw("SELECT video_key FROM generations WHERE id = \(bind: generationID)").first()?
+                .decode(column: "video_key", as: String?.self)
+            try await db.raw("""
+                UPDATE generations SET deleted_at = \(bind: now), video_key = NULL,
+                    video_deleted_at = CASE WHEN video_key IS NULL THEN video_deleted_at ELSE \(bind: now) END
+                WHERE id = \(bind: generationID)
+                """).run()
+            try await appendEvent(db, generationID: generationID, kind: "deleted", data: ["reason": "deleted by the user"], now: now)
+            return key
         }
     }
 
@@ -501,7 +540,7 @@ public struct Store: Sendable {
     // MARK: API keys
 
     /// Creates a key; the secret is returned once and only its SHA-256 is kept.
-    public func createAPIKey(name: String, scope: String) async throws -> (record: APIKeyRecord, secret: String) {
+    public func createAPIKey(name: String, scope: String, accountID: String? = nil) async throws -> (record: APIKeyRecord, secret: String) {
         let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         var generator = SystemRandomNumberGenerator()
         let body = String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
@@ -510,8 +549,9 @@ public struct Store: Sendable {
         let now = clock()
         try await database.withConnection { db in
             try await db.raw("""
-                INSERT INTO api_keys (id, name, scope, prefix, secret_sha256, created_at)
-                VALUES (\(bind: id), \(bind: name), \(bind: scope), \(bind: String(secret.prefix(12))), \(bind: Self.sha256(secret)), \(bind: now))
+                INSERT INTO api_keys (id, name, scope, prefix, secret_sha256, created_at, account_id)
+                VALUES (\(bind: id), \(bind: name), \(bind: scope), \(bind: String(secret.prefix(12))), \(bind: Self.sha256(secret)), \(bind: now),
+                        \(bind: accountID))
                 """).run()
         }
         guard let record = try await apiKeys().first(where: { $0.id == id }) else { throw StoreError("the new key \(id) did not save") }

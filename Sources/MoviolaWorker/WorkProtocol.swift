@@ -30,6 +30,8 @@ public struct WorkAssignment: Codable, Sendable {
     public var heartbeatSeconds: Double
     /// Send a preview image every this many steps.
     public var previewEvery: Int?
+    /// Extension: the earlier clip (MP4); the new frames continue from its last frame and follow it in the file.
+    public var earlierClip: Data?
 
     public init(ticket: JobTicket, model: String, settings: RenderSettings, marks: OutputMarks, firstFrame: Data? = nil,
                 heartbeatSeconds: Double, previewEvery: Int? = nil) {

@@ -113,12 +113,24 @@ public struct Worker: Sendable {
                         throw WorkFailure(.invalid, "the first-frame image does not decode: \(error)")
                     }
                 }
+                var decodedEarlier: [RGBImage] = []
+                if let clip = assignment.earlierClip {
+                    let file = (scratchDirectory as NSString).appendingPathComponent("earlier-\(ticket.jobID)-\(ticket.attempt).mp4")
+                    defer { try? FileManager.default.removeItem(atPath: file) }
+                    do {
+                        try clip.write(to: URL(fileURLWithPath: file))
+                        decodedEarlier = try MediaReader.decodeVideo(path: file).1
+                    } catch {
+                        throw WorkFailure(.invalid, "the clip to extend does not decode: \(error)")
+                    }
+                }
+                let earlierClip = decodedEarlier
                 let threads = self.threads
                 let pipelines = self.pipelines
                 let result = try await runOnThread {
                     let pipeline = try pipelines.pipeline(name: assignment.model, path: path)
                     return try ClipRenderer(pipeline: pipeline).render(
-                        assignment.settings, marks: assignment.marks, firstFrame: firstFrame, to: output,
+                        assignment.settings, marks: assignment.marks, firstFrame: firstFrame, earlierClip: earlierClip, to: output,
                         compute: ComputeContext(threads: threads), previewEvery: assignment.previewEvery,
                         events: { event in
                             let stop = state.withLock { s -> Stop? in

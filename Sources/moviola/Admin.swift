@@ -6,8 +6,8 @@ import MoviolaStore
 /// `moviola admin`: operator tasks on the service's database.
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Operator tasks: API keys and the job queue.",
-        subcommands: [Keys.self, Jobs.self, PolicyVerdicts.self]
+        abstract: "Operator tasks: accounts, invitations, API keys, the job queue and policy verdicts.",
+        subcommands: [Accounts.self, Invitations.self, Keys.self, Jobs.self, PolicyVerdicts.self]
     )
 
     /// Opens the service's store (migrating it), runs `body`, closes it.
@@ -42,7 +42,11 @@ struct Admin: AsyncParsableCommand {
 
             func run() async throws {
                 let (name, scope) = (self.name, worker ? "worker" : "api")
-                let (record, secret) = try await Admin.withStore(storage) { try await $0.createAPIKey(name: name, scope: scope) }
+                let (record, secret) = try await Admin.withStore(storage) { store in
+                    let made = try await store.createAPIKey(name: name, scope: scope)
+                    try await store.audit("key.created", actor: "operator-cli", subject: made.record.id, data: ["type": scope == "worker" ? "worker_token" : "operator_key"])
+                    return made
+                }
                 print(secret)
                 notice("created \(scope == "worker" ? "worker token" : "API key") \(record.id) (\(record.name)); the secret above is shown only once")
             }
@@ -69,7 +73,11 @@ struct Admin: AsyncParsableCommand {
 
             func run() async throws {
                 let id = self.id
-                guard try await Admin.withStore(storage, { try await $0.revokeAPIKey(id: id) }) else {
+                guard try await Admin.withStore(storage, { store in
+                    let revoked = try await store.revokeAPIKey(id: id)
+                    if revoked { try await store.audit("key.revoked", actor: "operator-cli", subject: id) }
+                    return revoked
+                }) else {
                     throw fail("no active key \(id)")
                 }
                 notice("revoked \(id)")

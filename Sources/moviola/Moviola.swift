@@ -14,7 +14,7 @@ struct Moviola: AsyncParsableCommand {
             moderate (the content policy on prompts). Not built yet: image and output checks of the \
             policy, and its use by serve.
             """,
-        subcommands: [Generate.self, Serve.self, WorkerCommand.self, Admin.self, Moderate.self, Verify.self, Models.self, CA.self, Bench.self]
+        subcommands: [Generate.self, Serve.self, WorkerCommand.self, Admin.self, Audit.self, Moderate.self, Verify.self, Models.self, CA.self, Bench.self]
     )
 }
 

@@ -72,10 +72,30 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "ContentProducer in the AIGC metadata (default: MOVIOLA_PROVIDER_CODE, else moviola-local).") var contentProducer: String?
     @Option(help: "Write the port actually bound to this file once listening (for scripts using --port 0).") var portFile: String?
     @Option(help: "Log lines as text or json (one object per line, for log collectors).") var logFormat: LogFormat = .text
+    @Option(help: "How people get accounts: open, waitlist (an operator approves; invitations admit at once), invite or closed.")
+    var signup: SignupMode = .waitlist
+    @Flag(help: "Accounts need admin-verified real-name details (name and ID number) before they generate.") var requireRealName = false
+    @Option(help: "Generations an account may have queued or running at once (per-account overrides: `admin accounts limits`).")
+    var defaultConcurrency = 2
+    @Option(help: "Generations an account may start per UTC day.") var defaultDailyLimit = 100
+    @Option(help: "Credits granted at sign-up, one per second of video (0: none; `admin accounts limits --credits` grants more).")
+    var signupCredits = 600
+    @Option(help: "First retry delay of a failed webhook delivery in seconds; later ones double, for a day.") var webhookRetrySeconds = 10.0
+    @Flag(help: "Allow webhook and callback URLs on loopback and private networks.") var webhookAllowPrivate = false
+    @Option(help: "Days audit entries keep their content (their hashes stay forever); at least 180.") var auditRetentionDays = 365.0
+    @Option(help: "Seconds between signed audit checkpoints.") var auditCheckpointSeconds = 60.0
+    @Option(help: "bcrypt cost for new passwords (10 to 15).") var bcryptCost = PasswordHasher.defaultCost
+    @Option(help: "The base URL clients reach this server at, for absolute links (default: http://HOST:PORT).") var publicURL: String?
 
     func run() async throws {
         logFormat.bootstrap()
         guard (0...65535).contains(port) else { throw fail("--port must be 0 to 65535") }
+        guard auditRetentionDays >= 180 else { throw fail("--audit-retention-days must be at least 180 (six months)") }
+        guard (10...15).contains(bcryptCost) else { throw fail("--bcrypt-cost must be 10 to 15") }
+        guard defaultConcurrency >= 1, defaultDailyLimit >= 1, signupCredits >= 0 else {
+            throw fail("--default-concurrency and --default-daily-limit must be at least 1, --signup-credits at least 0")
+        }
+        guard webhookRetrySeconds >= 0.1, auditCheckpointSeconds >= 1 else { throw fail("--webhook-retry-seconds ≥ 0.1 and --audit-checkpoint-seconds ≥ 1") }
         guard workers >= 0 && workers <= 64 else { throw fail("--workers must be 0 to 64") }
         guard leaseSeconds >= 2 && leaseSeconds <= 3600 else { throw fail("--lease-seconds must be 2 to 3600") }
         let producer = contentProducer ?? ProcessInfo.processInfo.environment["MOVIOLA_PROVIDER_CODE"] ?? "moviola-local"
@@ -88,6 +108,17 @@ struct Serve: AsyncParsableCommand {
         var configuration = initial
         configuration.storageURL = storageURL
         configuration.policyPath = policy
+        configuration.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        configuration.accounts.signup = signup
+        configuration.accounts.requireRealName = requireRealName
+        configuration.accounts.defaultConcurrency = defaultConcurrency
+        configuration.accounts.defaultDailyLimit = defaultDailyLimit
+        configuration.accounts.signupCredits = signupCredits
+        configuration.accounts.webhookRetryBaseSeconds = webhookRetrySeconds
+        configuration.accounts.allowPrivateWebhooks = webhookAllowPrivate
+        configuration.accounts.auditRetentionDays = auditRetentionDays
+        configuration.accounts.auditCheckpointSeconds = auditCheckpointSeconds
+        configuration.accounts.bcryptCost = bcryptCost
         if let retentionDays {
             guard retentionDays > 0, retentionDays.isFinite else { throw fail("--retention-days must be a positive number of days") }
             configuration.retentionDays = retentionDays
@@ -104,6 +135,8 @@ struct Serve: AsyncParsableCommand {
         }
     }
 }
+
+extension SignupMode: ExpressibleByArgument {}
 
 /// `moviola worker`: renders jobs pulled from a server's internal API.
 struct WorkerCommand: AsyncParsableCommand {
