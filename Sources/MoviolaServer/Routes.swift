@@ -30,7 +30,8 @@ struct Routes: Sendable {
     let access: AccessControl
     let logger: Logger
     /// How clients reach this server (for absolute links such as Kling's video URLs).
-    let publicBaseURL: String
+    let baseURL: @Sendable () -> String
+    var publicBaseURL: String { baseURL() }
     let startedAt = Date()
 
     var store: Store { plane.store }

@@ -7,6 +7,7 @@ import MoviolaSafety
 import MoviolaStore
 import MoviolaWorker
 import ServiceLifecycle
+import Synchronization
 
 /// How `moviola serve` runs.
 public struct ServerConfiguration: Sendable {
@@ -106,8 +107,11 @@ public enum MoviolaServer {
             let secrets = try SecretBox(keyFile: (data as NSString).appendingPathComponent("secrets.key"))
             let access = AccessControl(store: store, access: apiAccess, secrets: secrets, settings: configuration.accounts)
             let router = Router(context: MoviolaRequestContext.self)
+            let boundPort = Atomic<Int>(configuration.port)
+            let publicURL = configuration.publicURL
+            let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
             let routes = Routes(plane: plane, access: access, logger: logger,
-                                publicBaseURL: configuration.publicURL ?? "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)")
+                                baseURL: { publicURL ?? "http://\(host):\(boundPort.load(ordering: .relaxed))" })
             routes.register(on: router)
 
             var services: [any Service] = []
@@ -186,7 +190,11 @@ public enum MoviolaServer {
                 router: router,
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Moviola"),
                 services: services,
-                onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? configuration.port
+                    boundPort.store(port, ordering: .relaxed)
+                    await onListening(port)
+                },
                 logger: logger)
             logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), policy \(policies.policy.policy.version), \(configuration.workers) in-process worker(s), API \(apiAccess == .open ? "open (loopback)" : "needs API keys or a log-in"), sign-up \(configuration.accounts.signup.rawValue), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
             try await app.runService()

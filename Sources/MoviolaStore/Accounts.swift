@@ -423,10 +423,10 @@ extension Store {
 
     func usage(_ db: any SQLDatabase, account: String, dayStart: Double) async throws -> AccountUsage {
         let row = try await db.raw("""
-            SELECT SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END) AS in_flight,
-                   SUM(CASE WHEN state IN ('queued', 'running', 'succeeded') AND created_at >= \(bind: dayStart) THEN 1 ELSE 0 END) AS today,
-                   SUM(CASE WHEN state = 'succeeded' THEN cost ELSE 0 END) AS charged,
-                   SUM(CASE WHEN state IN ('queued', 'running') THEN cost ELSE 0 END) AS reserved
+            SELECT CAST(SUM(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END) AS BIGINT) AS in_flight,
+                   CAST(SUM(CASE WHEN state IN ('queued', 'running', 'succeeded') AND created_at >= \(bind: dayStart) THEN 1 ELSE 0 END) AS BIGINT) AS today,
+                   CAST(SUM(CASE WHEN state = 'succeeded' THEN cost ELSE 0 END) AS BIGINT) AS charged,
+                   CAST(SUM(CASE WHEN state IN ('queued', 'running') THEN cost ELSE 0 END) AS BIGINT) AS reserved
             FROM generations WHERE account = \(bind: account)
             """).first()
         return AccountUsage(inFlight: try row?.decode(column: "in_flight", as: Int?.self) ?? 0,
