@@ -341,6 +341,10 @@ def test_waitlist_invitations_limits_suspension_and_audit_tampering(service):
     assert signup(service, "first@example.com", expect=409)[1]["error"]["code"] == "account_exists"
     wrong = requests.post(url + "/api/v1/auth/login", json={"email": "first@example.com", "password": "not the password"}, timeout=30)
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_login"
+    for _ in range(9):
+        requests.post(url + "/api/v1/auth/login", json={"email": "first@example.com", "password": "guess"}, timeout=30)
+    throttled = requests.post(url + "/api/v1/auth/login", json={"email": "first@example.com", "password": PASSWORD}, timeout=30)
+    assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "login_throttled"
     # An invitation admits at once; a used-up one is refused.
     code = service.admin("invitations", "create", "--uses", "1")
     invited, record = signup(service, "invited@example.com", invitation=code)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MoviolaStore
+import Synchronization
 
 /// How people get accounts.
 public enum SignupMode: String, Sendable, CaseIterable {
@@ -55,6 +56,7 @@ struct AccessControl: Sendable {
     let access: APIAccess
     let secrets: SecretBox
     let settings: AccountSettings
+    let loginFailures = LoginThrottle()
 
     static let sessionCookie = "moviola_session"
 
@@ -224,4 +226,31 @@ struct AccessControl: Sendable {
     static func date(_ seconds: Double) -> String {
         ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds))
     }
+}
+
+/// Slows password guessing: after 10 failed log-ins for one address within 15 minutes, further
+/// attempts for it are refused until the window has passed (per server process).
+final class LoginThrottle: Sendable {
+    static let limit = 10
+    static let window: Double = 15 * 60
+    private let failures = Mutex<[String: [Double]]>([:])
+
+    /// Seconds until the address may try again, or nil if it may now.
+    func blocked(_ email: String, now: Double) -> Double? {
+        failures.withLock { state in
+            let recent = (state[email] ?? []).filter { $0 > now - Self.window }
+            state[email] = recent.isEmpty ? nil : recent
+            guard recent.count >= Self.limit, let oldest = recent.first else { return nil }
+            return oldest + Self.window - now
+        }
+    }
+
+    func record(_ email: String, now: Double) {
+        failures.withLock { state in
+            state[email, default: []].append(now)
+            if state.count > 100_000 { state.removeAll() }
+        }
+    }
+
+    func clear(_ email: String) { failures.withLock { _ = $0.removeValue(forKey: email) } }
 }
