@@ -4,7 +4,7 @@
 # only those that are missing. As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
-packages=(pkg-config libopenblas-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libfreetype-dev opencv-data libcrypt-dev)
+packages=(pkg-config libopenblas-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libfreetype-dev opencv-data libcrypt-dev chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

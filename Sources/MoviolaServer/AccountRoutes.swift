@@ -19,6 +19,7 @@ extension Routes {
         router.delete("/api/v1/account/keys/:id") { request, context in await handle { try await revokeKey(request, context) } }
         router.get("/api/v1/account/webhook") { request, _ in await handle { try await webhookDocument(access.principal(request)) } }
         router.put("/api/v1/account/webhook") { request, context in await handle { try await setWebhook(request, context) } }
+        router.post("/api/v1/account/redeem") { request, context in await handle { try await redeem(request, context) } }
         router.post("/api/v1/account/real-name") { request, context in await handle { try await submitRealName(request, context) } }
         router.get("/api/v1/webhooks/deliveries") { request, _ in await handle { try await deliveries(request) } }
         router.post("/api/v1/webhooks/deliveries/:id/redeliver") { request, context in await handle { try await redeliver(request, context) } }
@@ -275,6 +276,23 @@ extension Routes {
         plane.webhookPulse.fire()
         try await store.audit("webhook.redelivered", actor: principal.account, subject: id, data: ["generation_id": delivery.generationID])
         return try Self.json(["id": id, "state": "pending"], status: .accepted)
+    }
+
+    func redeem(_ request: Request, _ context: MoviolaRequestContext) async throws -> Response {
+        let principal = try await access.principal(request, admitted: false)
+        guard let record = principal.record else { throw ServiceError(.badRequest, "invitations admit accounts") }
+        guard record.status == .waitlisted else { throw ServiceError(.conflict, "this account is already \(record.status.rawValue)") }
+        let object = try Self.jsonObject(try await Self.body(request, context))
+        guard let code = (object["invitation"] as? String)?.trimmingCharacters(in: .whitespaces), !code.isEmpty else {
+            throw ServiceError(.badRequest, "enter an invitation code", field: "invitation")
+        }
+        do {
+            let after = try await store.redeemInvitation(accountID: record.id, code: code)
+            try await store.audit("account.invitation_redeemed", actor: record.id, subject: record.id, data: [:])
+            return try Self.json(try await accountJSON(after ?? record))
+        } catch let unusable as InvitationUnusable {
+            throw ServiceError(.badRequest, unusable.description, field: "invitation", code: "invitation_invalid")
+        }
     }
 
     // MARK: real name

@@ -89,6 +89,7 @@ struct Routes: Sendable {
         registerAccounts(on: router)
         registerOpenAI(on: router)
         registerKling(on: router)
+        registerWeb(on: router)
     }
 
     // MARK: native API

@@ -258,6 +258,23 @@ extension Store {
         }
     }
 
+    /// A waitlisted account redeems an invitation code: admitted at once, the code's use counted in the same transaction.
+    public func redeemInvitation(accountID: String, code: String) async throws -> AccountRecord? {
+        let now = clock()
+        return try await database.transaction { db -> AccountRecord? in
+            guard try await db.raw("""
+                UPDATE invitations SET uses = uses + 1
+                WHERE code = \(bind: code) AND uses < max_uses AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > \(bind: now))
+                RETURNING code
+                """).first() != nil else { throw InvitationUnusable(code: code) }
+            try await db.raw("""
+                UPDATE accounts SET status = 'active', invitation_code = \(bind: code), approved_at = \(bind: now)
+                WHERE id = \(bind: accountID) AND status = 'waitlisted'
+                """).run()
+            return try await db.raw("SELECT * FROM accounts WHERE id = \(bind: accountID)").first().map(AccountRecord.init(row:))
+        }
+    }
+
     // MARK: real name
 
     public func submitRealName(accountID: String, fullName: String, idNumber: String) async throws {

@@ -26,9 +26,6 @@ struct Verify: ParsableCommand {
     }
 
     func verify() throws {
-        guard FileManager.default.fileExists(atPath: file) else { throw ProvenanceError("\(file): file not found") }
-        guard let data = FileManager.default.contents(atPath: file) else { throw ProvenanceError("\(file): cannot read") }
-        // The C2PA part needs an MP4 box structure; other containers still get the AIGC and watermark checks.
         var anchors: [Certificate] = []
         let ca = MoviolaData.certificateAuthority
         if let pem = try? ca.rootPEM() { anchors += (try? CertificateAuthority.certificates(fromPEM: pem, what: "root.pem")) ?? [] }
@@ -40,70 +37,23 @@ struct Verify: ParsableCommand {
             guard !certs.isEmpty else { throw ProvenanceError("--trust \(path): no certificate in it") }
             anchors += certs
         }
-        let c2pa: C2PAReport
-        if (try? BMFF.topLevelBoxes(of: data)) != nil {
-            c2pa = try C2PAVerifier.verify(mp4: data, trustAnchors: anchors)
-        } else {
-            c2pa = C2PAReport.notMP4
-        }
-        var detector = Watermark.Detector()
-        let info: VideoInfo
+        let report: ProvenanceReport
         do {
-            info = try MediaReader.decode(path: file) { detector.add($0) }
-        } catch {
-            throw ProvenanceError("\(file) is not a video Moviola can read: \(error)")
+            // MOVIOLA_WM_DEBUG=MV-… prints the detector's view of that expected ID (for analysis).
+            report = try ProvenanceReport.inspect(path: file, trustAnchors: anchors, fallbackSigner: try? ca.load().signer,
+                                                  diagnose: ProcessInfo.processInfo.environment["MOVIOLA_WM_DEBUG"].flatMap(ProduceID.parse))
+        } catch let error as ProvenanceError where !error.description.hasPrefix(file) {
+            throw ProvenanceError("\(file): \(error)")
         }
-        guard detector.frames > 0 else { throw ProvenanceError("\(file): no pictures in it") }
-        // MOVIOLA_WM_DEBUG=MV-… prints the detector's view of that expected ID (for analysis).
-        let mark = detector.detect(diagnosing: ProcessInfo.processInfo.environment["MOVIOLA_WM_DEBUG"].flatMap(ProduceID.parse))
-
-        var aigcLabel: AIGCLabel?
-        var aigcError: String?
-        var aigcSignatureValid: Bool?
-        if let text = info.metadata["AIGC"] ?? info.metadata["aigc"] {
-            do {
-                let label = try AIGCLabel.parse(text)
-                aigcLabel = label
-                let certificate = c2pa.signerCertificate ?? (try? ca.load().signer)
-                aigcSignatureValid = certificate.map { label.signatureIsValid(for: $0) } ?? false
-            } catch { aigcError = "\(error)" }
-        }
-
+        let c2pa = report.c2pa
         if json {
-            var root: [String: Any] = ["file": file]
-            var c: [String: Any] = ["state": c2pa.state, "failures": c2pa.failures]
-            if let v = c2pa.instanceID { c["instanceId"] = v }
-            if let v = c2pa.title { c["title"] = v }
-            if let v = c2pa.generator { c["claimGenerator"] = v }
-            if !c2pa.actions.isEmpty { c["actions"] = c2pa.actions }
-            if let v = c2pa.digitalSourceType { c["digitalSourceType"] = v }
-            if let v = c2pa.softwareAgent { c["softwareAgent"] = v }
-            if let v = c2pa.signer { c["signer"] = v }
-            if let v = c2pa.softBindingAlgorithm { c["softBinding"] = v }
-            if let v = c2pa.visibleLabel { c["visibleLabel"] = v }
-            if !c2pa.ingredients.isEmpty { c["ingredients"] = c2pa.ingredients }
-            if !c2pa.explanations.isEmpty { c["explanations"] = c2pa.explanations }
-            root["c2pa"] = c
-            var a: [String: Any] = ["present": aigcLabel != nil]
-            if let aigcLabel {
-                a["produceId"] = aigcLabel.produceID
-                a["contentProducer"] = aigcLabel.contentProducer
-                a["signatureValid"] = aigcSignatureValid ?? false
-            }
-            if let aigcError { a["error"] = aigcError }
-            root["aigc"] = a
-            var w: [String: Any] = ["detected": mark != nil, "framesRead": detector.frames]
-            if let mark {
-                w["produceId"] = ProduceID.string(mark.id)
-                w["confidence"] = (mark.confidence * 1000).rounded() / 1000
-                w["zScore"] = (mark.zScore * 100).rounded() / 100
-            }
-            root["watermark"] = w
+            var root = report.json
+            root["file"] = file
             let out = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: out, as: UTF8.self))
             return
         }
-        print("\(file): \(info.width)x\(info.height), \(info.frameCount) frames")
+        print("\(file): \(report.width)x\(report.height), \(report.frameCount) frames")
         switch c2pa.state {
         case "Absent": print("C2PA       no manifest (removed by a remux or re-encode, or never signed)")
         case "NotMP4": print("C2PA       not an MP4 file; no manifest to check")
@@ -115,22 +65,15 @@ struct Verify: ParsableCommand {
             if c2pa.visibleLabel == false { print("           visible label: turned off by the operator") }
             if !c2pa.ingredients.isEmpty { print("           made from: \(c2pa.ingredients.joined(separator: ", "))") }
         }
-        if let aigcLabel {
-            print("AIGC       ProduceID \(aigcLabel.produceID), producer \(aigcLabel.contentProducer), signature \(aigcSignatureValid == true ? "valid" : "INVALID")")
+        if let aigcLabel = report.aigc {
+            print("AIGC       ProduceID \(aigcLabel.produceID), producer \(aigcLabel.contentProducer), signature \(report.aigcSignatureValid == true ? "valid" : "INVALID")")
         } else {
-            print("AIGC       \(aigcError ?? "no AIGC metadata")")
+            print("AIGC       \(report.aigcError ?? "no AIGC metadata")")
         }
-        if let mark {
+        if let mark = report.watermark {
             print(String(format: "watermark  detected: ProduceID %@ (confidence %.2f, z %.1f)", ProduceID.string(mark.id), mark.confidence, mark.zScore))
         } else {
             print("watermark  not detected")
         }
     }
 }
-
-extension C2PAReport {
-    static var notMP4: C2PAReport {
-        C2PAReport(state: "NotMP4", failures: [], explanations: [], actions: [], ingredients: [])
-    }
-}
-
