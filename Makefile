@@ -5,9 +5,11 @@ deps:
 	./scripts/install-system-deps.sh
 
 # ffprobe (from ffmpeg) checks the files the CLI writes; pytest runs the training-world tests;
-# c2pa-python is the reference C2PA validator the provenance checks use; requests/PyYAML drive the service tests.
+# c2pa-python is the reference C2PA validator the provenance checks use; requests/PyYAML/openai/PyJWT/selenium drive the service tests.
 test-deps: deps
 	@command -v ffprobe >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; }
+	@# Debian's chromium and chromedriver run the web page's browser test.
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 	python3 -m pip install -q --disable-pip-version-check -r training/requirements.txt -r eval/requirements.txt -r tools/provenance/requirements.txt -r Tests/service/requirements.txt
 
 build: deps

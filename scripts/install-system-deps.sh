@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Moviola builds against (OpenBLAS, FFmpeg libraries, pkg-config, FreeType)
+# Installs the Debian packages Moviola builds against (OpenBLAS, FFmpeg libraries, pkg-config, FreeType, libcrypt)
 # and reads at run time (opencv-data's face cascades),
 # only those that are missing. As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
-packages=(pkg-config libopenblas-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libfreetype-dev opencv-data libcrypt-dev chromium chromium-driver)
+packages=(pkg-config libopenblas-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libfreetype-dev opencv-data libcrypt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,11 +9,10 @@ struct Moviola: AsyncParsableCommand {
         abstract: "Self-hosted text-to-video generation (Wan architecture, CPU-first, exact).",
         discussion: """
             Built: generate (text or image to a labelled, watermarked, C2PA-signed H.264 MP4, or latents \
-            for replays), serve (native, OpenAI- and Kling-compatible APIs, accounts, webhooks, a durable \
+            for replays), serve (the web page, native, OpenAI- and Kling-compatible APIs, accounts, webhooks, a durable \
             queue, in-process worker, the content policy on every request and output), worker (renders for \
             a server from another host), admin (accounts, invitations, keys, the queue, policy verdicts), \
-            audit (verify the tamper-evident log), moderate, verify, ca, models, bench. \
-            Not built yet: the web page.
+            audit (verify the tamper-evident log), moderate, verify, ca, models, bench.
             """,
         subcommands: [Generate.self, Serve.self, WorkerCommand.self, Admin.self, Audit.self, Moderate.self, Verify.self, Models.self, CA.self, Bench.self]
     )

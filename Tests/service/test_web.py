@@ -73,6 +73,12 @@ def shoot(driver, name):
     driver.set_window_size(*DESKTOP)
 
 
+def api_session(url):
+    session = requests.Session()
+    assert session.post(url + "/api/v1/auth/login", json={"email": "admin@example.com", "password": PASSWORD}, timeout=30).ok
+    return session
+
+
 def fill(driver, selector, value):
     field = driver.find_element(By.CSS_SELECTOR, selector)
     field.clear()
@@ -175,6 +181,22 @@ def test_sign_up_admit_generate_watch_play_download_cancel_verify(site):
                                       capture_output=True, text=True, check=True).stdout)["streams"][0]
     assert probe["height"] > probe["width"]
 
+    # "Use as first frame" and "extend this video" prefill the create page.
+    first_id = user.current_url.rsplit("/", 1)[1]
+    user.find_element(By.ID, "firstframe").click()
+    wait(user, lambda d: d.find_element(By.ID, "image-preview").is_displayed())
+    user.get(f"{url}/generations/{first_id}")
+    wait(user, lambda d: d.find_element(By.ID, "extend").is_displayed())
+    user.find_element(By.ID, "extend").click()
+    wait(user, lambda d: first_id in text_of(d, "#extend-note"))
+    fill(user, "#prompt", "the stars keep rotating")
+    user.execute_script("const d = document.getElementById('duration'); d.value = 1; d.dispatchEvent(new Event('input'))")
+    user.find_element(By.ID, "generate").click()
+    wait(user, EC.url_contains("/generations/"))
+    wait(user, lambda d: d.find_element(By.ID, "result").is_displayed(), timeout=240)
+    extended = api_session(url).get(url + "/api/v1/generations/" + user.current_url.rsplit("/", 1)[1], timeout=30).json()
+    assert extended["state"] == "succeeded" and extended["settings"]["width"] == probe["width"]
+
     # Library: the clip with its thumbnail.
     user.get(url + "/library")
     tile = wait(user, lambda d: d.find_elements(By.CSS_SELECTOR, ".tile img") or False)[0]
@@ -191,8 +213,7 @@ def test_sign_up_admit_generate_watch_play_download_cancel_verify(site):
     user.find_element(By.ID, "cancel").click()
     wait(user, lambda d: text_of(d, "#gen-status") == "Cancelled.", timeout=30)
     cancelled_id = user.current_url.rsplit("/", 1)[1]
-    api = requests.Session()
-    api.post(url + "/api/v1/auth/login", json={"email": "admin@example.com", "password": PASSWORD}, timeout=30)
+    api = api_session(url)
     assert api.get(f"{url}/api/v1/generations/{cancelled_id}", timeout=30).json()["state"] == "cancelled"
 
     # Verify: the downloaded file's provenance, as `moviola verify` reports it.
