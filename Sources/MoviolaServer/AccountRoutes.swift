@@ -347,6 +347,7 @@ extension Routes {
         case "approve", "reinstate":
             record = try await store.setAccountStatus(id: id, status: .active, reason: nil) ?? record
         case "suspend":
+            guard id != admin.account else { throw ServiceError(.conflict, "an admin cannot suspend their own account") }
             let reason = (object["reason"] as? String)?.nilIfEmpty ?? "suspended by an operator"
             record = try await store.setAccountStatus(id: id, status: .suspended, reason: reason) ?? record
             try await store.revokeSessions(accountID: id)

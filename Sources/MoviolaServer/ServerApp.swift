@@ -58,7 +58,11 @@ struct LoopService: Service {
     let body: @Sendable () async throws -> Void
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { try await body() }
+        do {
+            try await cancelWhenGracefulShutdown { try await body() }
+        } catch is CancellationError {
+            // Cancellation is how these loops end at shutdown, not a failure of the service.
+        }
     }
 }
 
@@ -75,6 +79,18 @@ public enum MoviolaServer {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = try await openStore(url: configuration.databaseLocation, leaseSeconds: configuration.leaseSeconds, logger: logger)
+        do {
+            try await serve(configuration, store: store, logger: logger, onListening: onListening)
+        } catch {
+            await store.database.close()
+            throw error
+        }
+        await store.database.close()
+    }
+
+    static func serve(_ configuration: ServerConfiguration, store: Store, logger: Logger,
+                      onListening: @escaping @Sendable (Int) async -> Void) async throws {
+        let data = configuration.dataDirectory
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.database.run() }
             defer { group.cancelAll() }
@@ -197,7 +213,11 @@ public enum MoviolaServer {
                 },
                 logger: logger)
             logger.notice("Moviola on http://\(configuration.host):\(configuration.port) — \(store.database.displayName), \(storage.displayName), models \(catalogue.models.map(\.name).joined(separator: ", ")), policy \(policies.policy.policy.version), \(configuration.workers) in-process worker(s), API \(apiAccess == .open ? "open (loopback)" : "needs API keys or a log-in"), sign-up \(configuration.accounts.signup.rawValue), videos \(configuration.retentionDays.map { "deleted \($0) days after they finish" } ?? "kept forever")")
-            try await app.runService()
+            let outcome: Result<Void, any Error>
+            do { try await app.runService(); outcome = .success(()) } catch { outcome = .failure(error) }
+            // The last entries get a signed checkpoint, and the database closes cleanly.
+            do { try await signer.checkpoint(store) } catch { logger.error("final audit checkpoint failed: \(error)") }
+            try outcome.get()
         }
     }
 }

@@ -537,6 +537,15 @@ public struct Store: Sendable {
         }
     }
 
+    /// Records a reviewer's decision on a verdict (`reviewed` or `escalated`); false if there is none waiting.
+    public func reviewVerdict(id: String, state: String) async throws -> Bool {
+        try await database.withConnection { db in
+            try await db.raw("""
+                UPDATE policy_verdicts SET review_state = \(bind: state) WHERE id = \(bind: id) AND review_state = 'pending' RETURNING id
+                """).first() != nil
+        }
+    }
+
     // MARK: API keys
 
     /// Creates a key; the secret is returned once and only its SHA-256 is kept.

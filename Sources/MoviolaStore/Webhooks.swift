@@ -54,8 +54,17 @@ extension Store {
     func enqueueWebhooks(_ db: any SQLDatabase, generationID: String, seq: Int, kind: String, data: [String: any Sendable], now: Double) async throws {
         guard Self.webhookEvents.contains(kind) else { return }
         if kind == "progress" {
+            // The first denoising step reported, then each quarter of the steps (heartbeats may skip steps).
             guard data["stage"] as? String == "denoising", let step = data["step"] as? Int, let total = data["total_steps"] as? Int,
-                  total > 0, step > 0, step * 4 / total != (step - 1) * 4 / total else { return }
+                  total > 0, step > 0 else { return }
+            let last = try await db.raw("""
+                SELECT e.data FROM webhook_deliveries d JOIN generation_events e ON e.generation_id = d.generation_id AND e.seq = d.event_seq
+                WHERE d.generation_id = \(bind: generationID) AND d.event_kind = 'progress' ORDER BY d.event_seq DESC LIMIT 1
+                """).first()?.decode(column: "data", as: String.self)
+            if let last, let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any],
+               let previous = object["step"] as? Int, previous * 4 / total >= step * 4 / total {
+                return
+            }
         }
         guard let row = try await db.raw("""
             SELECT g.account, g.callback_url, a.webhook_url FROM generations g LEFT JOIN accounts a ON a.id = g.account

@@ -18,10 +18,15 @@ struct Admin: AsyncParsableCommand {
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await store.database.run() }
                 defer { group.cancelAll() }
-                try await store.migrate()
-                let result = try await body(store)
-                await store.database.close()
-                return result
+                do {
+                    try await store.migrate()
+                    let result = try await body(store)
+                    await store.database.close()
+                    return result
+                } catch {
+                    await store.database.close()
+                    throw error
+                }
             }
         } catch let error as ExitCode {
             throw error

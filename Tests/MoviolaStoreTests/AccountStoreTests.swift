@@ -80,13 +80,18 @@ extension StoreConformanceTests {
             new.callbackURL = "https://example.com/hook"
             _ = try await store.createGeneration(new)
             let job = try #require(try await store.claim(worker: "w", models: []))
-            for step in 1...8 {
-                _ = try await store.heartbeat(jobID: job.jobID, worker: "w", attempt: 1, stage: "denoising", step: step, totalSteps: 8)
+            // Heartbeats skip steps: 1, 3, 4, 7, 9, 12, 13, 16, 18, 20 of 20.
+            for step in [1, 3, 4, 7, 9, 12, 13, 16, 18, 20] {
+                _ = try await store.heartbeat(jobID: job.jobID, worker: "w", attempt: 1, stage: "denoising", step: step, totalSteps: 20)
             }
             _ = try await store.complete(jobID: job.jobID, worker: "w", attempt: 1, video: .init(key: "k", bytes: 1, sha256: "s"), receipt: "{}")
             let log = try await store.webhookDeliveries(account: nil, generationID: new.id).sorted { $0.eventSeq < $1.eventSeq }
-            #expect(log.map(\.eventKind) == ["queued", "started", "progress", "progress", "progress", "progress", "succeeded"])
+            // The first step, then the first report in each later quarter: steps 1, 7, 12, 16 and 20.
+            #expect(log.map(\.eventKind) == ["queued", "started", "progress", "progress", "progress", "progress", "progress", "succeeded"])
             #expect(Set(log.map(\.dedupeKey)).count == log.count)
+            let steps = try await store.events(generationID: new.id).filter { event in log.contains { $0.eventSeq == event.seq && $0.eventKind == "progress" } }
+                .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8)) as? [String: Any])?["step"] as? Int }
+            #expect(steps == [1, 7, 12, 16, 20])
             // Only the oldest undelivered event of a generation is due.
             var due = try await store.claimDueWebhooks(limit: 10, hold: 0)
             #expect(due.map(\.eventKind) == ["queued"])

@@ -264,7 +264,7 @@ def test_webhooks_are_signed_ordered_and_retried(service):
         hook = session.put(service.url + "/api/v1/account/webhook", json={"url": account_hook.url}, timeout=30).json()
         secret = hook["secret"]
         created = session.post(service.url + "/api/v1/generations",
-                               json={"prompt": "a green ball moves right", "steps": 4, "duration": 1, "callback_url": callback.url},
+                               json={"prompt": "a green ball moves right", "steps": 12, "duration": 1, "callback_url": callback.url},
                                timeout=30)
         assert created.status_code == 201, created.text
         gid = created.json()["id"]

@@ -30,6 +30,19 @@ extension Routes {
 
         router.get("/api/v1/generations/:id/thumbnail") { request, context in await handle { try await thumbnail(request, context) } }
         router.post("/api/v1/verify") { request, context in await handle { try await verifyUpload(request, context) } }
+        router.post("/api/v1/admin/verdicts/:id/:decision") { request, context in
+            await handle {
+                let admin = try await access.admin(request)
+                let id = try context.parameters.require("id")
+                let decision = try context.parameters.require("decision")
+                guard ["reviewed", "escalated"].contains(decision) else {
+                    throw ServiceError(.notFound, "decide reviewed or escalated")
+                }
+                guard try await store.reviewVerdict(id: id, state: decision) else { throw ServiceError(.notFound, "no verdict \(id) waiting for review") }
+                try await store.audit("admin.verdict_\(decision)", actor: admin.account, subject: id)
+                return try Self.json(["id": id, "review_state": decision])
+            }
+        }
         router.get("/api/v1/admin/verdicts") { request, _ in
             await handle {
                 _ = try await access.admin(request)

@@ -150,6 +150,8 @@ enum WebStrings {
         "admin.queue": ("Job queue", "任务队列"),
         "admin.verdicts": ("Policy verdicts to review", "待复核的审核结果"),
         "admin.none": ("Nothing here.", "暂无。"),
+        "admin.reviewed": ("Reviewed", "已复核"),
+        "admin.escalate": ("Escalate", "上报"),
         "common.error": ("Error:", "错误："),
         "common.loading": ("Loading…", "加载中…"),
         "common.save": ("Save", "保存"),

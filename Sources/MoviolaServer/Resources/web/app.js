@@ -430,8 +430,9 @@
         const invitations = await api("GET", "/api/v1/admin/invitations");
         fillTable("#invitations", invitations.data.map((i) => [el("code", {}, i.code), `${i.uses}/${i.max_uses}`, i.revoked_at ? "revoked" : ""]));
         const accounts = await api("GET", "/api/v1/admin/accounts");
+        const me = (await api("GET", "/api/v1/account")).id;
         fillTable("#accounts", accounts.data.filter((a) => a.status !== "waitlisted").map((a) => [a.email, a.role, a.status,
-          a.status === "suspended" ? action(T("admin.reinstate"), () => api("POST", `/api/v1/admin/accounts/${a.id}/reinstate`))
+          a.id === me ? "" : a.status === "suspended" ? action(T("admin.reinstate"), () => api("POST", `/api/v1/admin/accounts/${a.id}/reinstate`))
             : action(T("admin.suspend"), () => api("POST", `/api/v1/admin/accounts/${a.id}/suspend`, { reason: "suspended by an operator" }), true),
           a.real_name === "pending" ? action(T("admin.verifyname"), () => api("POST", `/api/v1/admin/accounts/${a.id}/verify-real-name`)) : ""]));
         const running = await api("GET", "/api/v1/generations?all=true&state=running&limit=50");
@@ -439,7 +440,9 @@
         fillTable("#queue", [...running.data, ...queued.data].map((g) => [g.id, stateName(g.state), g.prompt,
           action(T("progress.cancel"), () => api("POST", `/api/v1/generations/${g.id}/cancel`), true)]));
         const verdicts = await api("GET", "/api/v1/admin/verdicts");
-        fillTable("#verdicts", verdicts.data.map((v) => [v.created_at, v.account, v.action, v.category || "", v.prompt]));
+        fillTable("#verdicts", verdicts.data.map((v) => [v.created_at, v.account, v.action, v.category || "", v.prompt,
+          action(T("admin.reviewed"), () => api("POST", `/api/v1/admin/verdicts/${v.id}/reviewed`)),
+          action(T("admin.escalate"), () => api("POST", `/api/v1/admin/verdicts/${v.id}/escalated`), true)]));
       } catch (e) { show(null, e.message); }
     }
     $("#invite-form").addEventListener("submit", async (event) => {
