@@ -16,8 +16,8 @@ struct BenchWatermark: ParsableCommand {
     @Option(help: "World clips to render when no --clips are given.")
     var count = 6
 
-    @Option(help: "Short side of the rendered world clips (the shipped model writes 256).")
-    var shortSide = 256
+    @Option(help: "Short side of the rendered world clips (the shipped model writes 512).")
+    var shortSide = 512
 
     @Option(help: "Unmarked clips (and their attacked copies) to sweep for false detections.")
     var falseSweep = 40

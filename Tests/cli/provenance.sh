@@ -29,7 +29,7 @@ check "ca init refuses to overwrite" bash -c "! '$bin' ca init 2>/dev/null"
 # the fixture pipeline's random weights give full-amplitude noise.
 check "generate with the bundled model's defaults" "$bin" generate "three yellow stars rotate slowly on a night sky" -o "$work/a.mp4" --quiet
 probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/a.mp4")
-check "default clip: 5 s at 16 fps, 448x256" test "$probe" = "448,256,16/1,81"
+check "default clip: 5 s at 16 fps, 896x512" test "$probe" = "896,512,16/1,81"
 python3 tools/provenance/c2pa_check.py "$work/a.mp4" "$work/root.pem" > "$work/c2pa.json"
 json_is "c2pa-python: Trusted with our root, no failures" "$work/c2pa.json" "j['state'] == 'Trusted' and j['failures'] == []"
 json_is "c2pa-python: trainedAlgorithmicMedia" "$work/c2pa.json" "j['digitalSourceType'].endswith('trainedAlgorithmicMedia')"

@@ -59,9 +59,10 @@ CONFIGS = {
         dit_steps=3000, dit_batch=8, dit_lr=3e-4, latent_statistics_clips=32),
     # The configuration trained and shipped on the 2-core CPU when no GPU is at hand: 64-px clips of
     # 41 frames at 8 fps (5 s), a VAE compressing 4x in space and time, 4x4 transformer patches (308
-    # tokens per clip), written out upscaled to 256 px and interpolated to 16 fps.
+    # tokens per clip), written out upscaled to 512 px (so the invisible watermark survives a 0.5x downscale)
+    # and interpolated to 16 fps.
     "cpu": Config(
-        name="cpu", short_side=64, frames=41, fps=8, output_short_side=256, output_fps=16,
+        name="cpu", short_side=64, frames=41, fps=8, output_short_side=512, output_fps=16,
         vocab_size=1500, tokenizer_captions=8000,
         vae=dict(base_dim=16, z_dim=16, dim_mult=[1, 2, 4], num_res_blocks=1, temperal_downsample=[True, True]),
         vae_steps=1000, vae_batch=4, vae_lr=1e-3, vae_frames=5, vae_long_steps=150, vae_long_frames=9,
