@@ -18,7 +18,7 @@ def test_create_watch_download_verify_replay(service):
     service.start()
     created = service.create({"prompt": "a red ball bounces on green grass", "seed": 11, "steps": 6})
     assert created["state"] == "queued"
-    assert created["settings"]["width"] == 448 and created["settings"]["height"] == 256
+    assert created["settings"]["width"] == 896 and created["settings"]["height"] == 512
     gid = created["id"]
 
     events = list(sse_events(f"{service.url}/api/v1/generations/{gid}/events"))
@@ -52,7 +52,7 @@ def test_create_watch_download_verify_replay(service):
     open(path, "wb").write(video.content)
     probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
                             "stream=width,height,nb_read_frames", "-of", "csv=p=0", path], capture_output=True, text=True)
-    assert probe.stdout.strip() == "448,256,81", probe.stdout
+    assert probe.stdout.strip() == "896,512,81", probe.stdout
 
     root = os.path.join(service.data, "ca", "root.pem")
     check = subprocess.run(["python3", os.path.join(ROOT, "tools/provenance/c2pa_check.py"), path, root],
@@ -125,7 +125,7 @@ def test_estimate_and_capabilities(service):
     estimate = requests.post(service.url + "/api/v1/estimate", json={"prompt": "两个红色的球向右移动", "aspect_ratio": "9:16",
                                                                       "camera_control": {"zoom": 8}}).json()
     assert estimate["queue_position"] == 1 and estimate["eta_seconds"] > 0
-    assert estimate["resolved"]["width"] == 256 and estimate["resolved"]["height"] == 448
+    assert estimate["resolved"]["width"] == 512 and estimate["resolved"]["height"] == 896
     assert "镜头快速拉近" in estimate["resolved"]["model_prompt"]
     assert estimate["policy"]["allowed"] is True and estimate["policy"]["policy_version"] == "default-2026.11.1"
     assert len(requests.get(service.url + "/api/v1/generations").json()["data"]) == 1, "estimate queued nothing"
