@@ -15,8 +15,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BINARY = os.environ.get("MOVIOLA_BIN", os.path.join(ROOT, ".build", "debug", "moviola"))
 POSTGRES = os.environ.get("MOVIOLA_TEST_POSTGRES_URL")
 
-# Small, quick clips: the bundled model at 4 steps, 1 second.
-QUICK = {"steps": 4, "duration": 1}
+# Small, quick clips: the bundled model at 4 steps, 1 second, written at 256 px (publishing in a debug build stays well inside the lease).
+QUICK = {"steps": 4, "duration": 1, "resolution": 256}
 
 
 def backends():
