@@ -330,6 +330,17 @@ public final class ControlPlane: JobSource, Sendable {
         let spec = try JSONDecoder().decode(GenerationSpec.self, from: Data(generation.request.utf8))
         try await store.appendEvent(generationID: generation.id, kind: "progress", data: ["stage": "publishing"])
         eventsPulse.fire()
+        // Publishing can outlast the lease on a slow machine: keep it renewed until the result is recorded.
+        let store = self.store
+        let renewEvery = max(1, store.leaseSeconds / 3)
+        let renewal = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(renewEvery))
+                _ = try await store.heartbeat(jobID: ticket.jobID, worker: ticket.worker, attempt: ticket.attempt,
+                                              stage: nil, step: 0, totalSteps: 0)
+            }
+        }
+        defer { renewal.cancel() }
         do {
             let signed = try verifyAndSign(video: video, generation: generation, spec: spec)
             let key = "videos/\(generation.id).mp4"

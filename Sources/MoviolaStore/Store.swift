@@ -550,9 +550,7 @@ public struct Store: Sendable {
 
     /// Creates a key; the secret is returned once and only its SHA-256 is kept.
     public func createAPIKey(name: String, scope: String, accountID: String? = nil) async throws -> (record: APIKeyRecord, secret: String) {
-        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        var generator = SystemRandomNumberGenerator()
-        let body = String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+        let body = Self.randomToken(32)
         let secret = (scope == "worker" ? "mvw_" : "mvk_") + body
         let id = "key_" + String(body.prefix(8)).lowercased() + String(Int(clock() * 1000) % 100000)
         let now = clock()
