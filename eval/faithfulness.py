@@ -1284,14 +1284,14 @@ def summarise(results: list[tuple[dict[str, Any], dict[str, Any]]], kind_measure
 
 def table(rows: list[tuple[str, dict[str, Any]]], kind_measured: bool) -> str:
     cols = list(INSTRUCTIONS) + ["overall", "temporal"]
-    head = f"{'row':<18}{'n':>4} " + "".join(f"{(c if c != 'kind' or kind_measured else 'kind*'):>11}" for c in cols)
+    head = f"{'row':<20}{'n':>4} " + "".join(f"{(c if c != 'kind' or kind_measured else 'kind*'):>11}" for c in cols)
     lines = [head, "-" * len(head)]
     for name, summ in rows:
         cells = []
         for c in cols:
             v = summ[c]["acc"]
             cells.append(f"{'n/a' if v is None else f'{100 * v:.1f}':>11}")
-        lines.append(f"{name:<18}{summ['n']:>4} " + "".join(cells))
+        lines.append(f"{name:<20}{summ['n']:>4} " + "".join(cells))
     return "\n".join(lines)
 
 
@@ -1304,6 +1304,22 @@ def split_rows(prefix: str, results: list[tuple[dict, dict]], kind_measured: boo
 
 
 # ------------------------------------------------------------------------------------ main
+
+def vae_roundtrip(model: str):
+    """The world's clips through the model's VAE (encode to the latent mean, decode), as the model's
+    own output would at best look: a ceiling for every score."""
+    import torch
+    from diffusers import AutoencoderKLWan
+    vae = AutoencoderKLWan.from_pretrained(str(Path(model) / "vae")).eval()
+
+    def roundtrip(video: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(video)).float().permute(3, 0, 1, 2)[None] / 127.5 - 1
+        with torch.no_grad():
+            y = vae.decode(vae.encode(x).latent_dist.mode()).sample[0].clamp(-1, 1)
+        return ((y.permute(1, 2, 3, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+
+    return roundtrip
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.quiet else (lambda msg: None)
@@ -1325,8 +1341,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     analyzer = Analyzer(frames, fps)
     analyzer.calibrate(args.calibration, size_for, log)
 
-    oracle_results, en_results, zh_results = [], [], []
+    oracle_results, en_results, zh_results, vae_results = [], [], [], []
     clips = []
+    roundtrip = vae_roundtrip(args.model) if args.vae_ceiling and args.model else None
     if not args.oracle_only:
         work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="moviola-faithfulness-"))
         work.mkdir(parents=True, exist_ok=True)
@@ -1354,6 +1371,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         verdict = analyzer.score(analyzer.measure(video, scene, step, args.compensation), scene, travel)
         oracle_results.append((p, verdict))
         record["oracle"] = verdict
+        if roundtrip:
+            v = analyzer.score(analyzer.measure(roundtrip(video), scene, step, args.compensation), scene, travel)
+            vae_results.append((p, v))
+            record["vae_ceiling"] = v
         for lang, target in (("en", en_results), ("zh", zh_results)):
             if lang in model_frames:
                 features = analyzer.measure(model_frames[lang], scene, step, args.compensation)
@@ -1365,6 +1386,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     oracle_kind = summarise(oracle_results, True)["kind"]["acc"] or 0.0
     kind_measured = oracle_kind >= 0.9
     rows = split_rows("oracle", oracle_results, kind_measured)
+    if vae_results:
+        rows += split_rows("oracle+VAE", vae_results, kind_measured)
     if en_results:
         rows += split_rows("model-EN", en_results, kind_measured)
         rows += split_rows("model-ZH", zh_results, kind_measured)
@@ -1464,6 +1487,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oracle-degrade", metavar="BLUR,NOISE",
                     help="blur (px) and add noise (0-1 units) to the oracle clips, e.g. 0.7,0.02: how the analysis "
                          "holds up on less crisp frames")
+    ap.add_argument("--vae-ceiling", action="store_true",
+                    help="also score the world's clips after the model's VAE (encode, decode): the best this VAE allows "
+                         "(needs torch and diffusers, training/requirements.txt)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if not args.oracle_only and not args.model:

@@ -29,11 +29,15 @@ public struct ModelCard: Decodable, Sendable {
     /// What `moviola generate` writes by default: upscaled to this short side, blended to this rate.
     public let outputShortSide: Int?
     public let outputFPS: Int?
+    /// Text tokens the transformer was trained to see (prompt embeddings are zero-padded to it);
+    /// Wan's releases use 512.
+    public let maxSequenceLength: Int?
     public let vocabulary: Vocabulary?
 
     enum CodingKeys: String, CodingKey {
         case config, shortSide = "short_side", frames, fps, steps, vocabulary
         case outputShortSide = "output_short_side", outputFPS = "output_fps"
+        case maxSequenceLength = "max_sequence_length"
     }
 
     /// The card in `folder/moviola.json`, or nil when the folder has none (e.g. a Wan release).

@@ -63,7 +63,9 @@ public final class WanPipeline: Sendable {
     public let maxSequenceLength: Int
     private let promptCache = Mutex<[String: Tensor]>([:])
 
-    public init(folder: PipelineFolder, maxSequenceLength: Int = 512) throws {
+    /// `maxSequenceLength` defaults to the folder's `moviola.json` (`max_sequence_length`), else
+    /// 512 as in Wan's releases: the transformer only behaves as trained with the padding it learned.
+    public init(folder: PipelineFolder, maxSequenceLength: Int? = nil) throws {
         for component in ["tokenizer", "text_encoder", "transformer", "vae", "scheduler"] where folder.components[component] == nil {
             throw EngineError("\(folder.path): model_index.json has no \(component), so this folder cannot turn text into video")
         }
@@ -73,7 +75,11 @@ public final class WanPipeline: Sendable {
         transformer = try folder.loadTransformer()
         vae = try WanVAE.load(directory: folder.componentPath("vae"))
         schedulerConfig = try folder.schedulerConfig()
-        self.maxSequenceLength = maxSequenceLength
+        let length = try maxSequenceLength ?? ModelCard.load(folder: folder.path)?.maxSequenceLength ?? 512
+        guard (1...4096).contains(length) else {
+            throw EngineError("\(folder.path): max_sequence_length \(length) is outside 1…4096")
+        }
+        self.maxSequenceLength = length
         guard textEncoder.config.dModel == transformer.config.textDim else {
             throw EngineError("\(folder.path): the text encoder's width \(textEncoder.config.dModel) does not match the transformer's text_dim \(transformer.config.textDim)")
         }

@@ -20,6 +20,9 @@ struct BenchFaithfulness: ParsableCommand {
     @Option(help: "Keep the generated clips in this folder.")
     var work: String?
 
+    @Flag(help: "Also score the world's clips after the model's VAE (the best its decoder allows; needs training/requirements.txt).")
+    var vaeCeiling = false
+
     @Option(help: "Python with eval/requirements.txt installed.")
     var python = "python3"
 
@@ -31,6 +34,7 @@ struct BenchFaithfulness: ParsableCommand {
         var arguments = [script, "--model", modelPath, "--count", "\(count)", "--moviola", CommandLine.arguments[0]]
         if let json { arguments += ["--json", json] }
         if let work { arguments += ["--work", work] }
+        if vaeCeiling { arguments.append("--vae-ceiling") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python] + arguments

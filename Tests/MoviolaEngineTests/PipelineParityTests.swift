@@ -60,6 +60,22 @@ func psnr(_ a: Tensor, _ b: Tensor) -> Double {
         #expect(embeds.scalars[(tokens * 16)...].allSatisfy { $0 == 0 })
         #expect(embeds.scalars[0..<(tokens * 16)].contains { $0 != 0 })
     }
+
+    @Test func theModelCardSetsTheTextLengthTheTransformerWasTrainedWith() throws {
+        let folder = scratchDirectory("short-text") + "/model"
+        try copyFolder(Fixtures.path("tiny-wan-t2v"), to: folder)
+        try #"{"max_sequence_length": 24}"#.write(toFile: folder + "/moviola.json", atomically: true, encoding: .utf8)
+        let pipeline = try WanPipeline(folder: PipelineFolder(path: folder))
+        #expect(pipeline.maxSequenceLength == 24)
+        let embeds = try pipeline.encodePrompt("a red ball", compute: ComputeContext(threads: 1))
+        #expect(embeds.shape == [1, 24, 16])
+        let full = try Self.pipeline.encodePrompt("a red ball", compute: ComputeContext(threads: 1))
+        #expect(Array(embeds.scalars) == Array(full.scalars.prefix(24 * 16)))
+        #expect(try WanPipeline(folder: PipelineFolder(path: folder), maxSequenceLength: 40).maxSequenceLength == 40)
+
+        try #"{"max_sequence_length": 0}"#.write(toFile: folder + "/moviola.json", atomically: true, encoding: .utf8)
+        #expect(throws: EngineError.self) { try WanPipeline(folder: PipelineFolder(path: folder)) }
+    }
 }
 
 /// The first-frame PNG as a `[3, H, W]` tensor in [−1, 1], decoded without FFmpeg (a tiny

@@ -95,13 +95,7 @@ def train_vae(config, out, seed, device, resume=False):
     if config.vae_long_steps:
         vae_phase(vae, config, config.vae_long_steps, config.vae_long_frames, config.vae_long_lr, seed + 100, device)
     vae.eval()
-    with torch.no_grad():  # reconstruction quality on fresh full-length clips, for the model card
-        errors = []
-        for i in range(4):
-            clip = batch(config, seed + 4, i, 1)[0].to(device)
-            recon = vae.decode(vae.encode(clip).latent_dist.mode()).sample.clamp(-1, 1)
-            errors.append(((recon - clip) ** 2).mean().item() / 4)
-    psnr = 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
+    psnr = reconstruction_psnr(vae, config, seed, device)
     with open(os.path.join(out, "vae_progress.json"), "w") as f:
         json.dump({"steps": config.vae_steps, "long_steps": config.vae_long_steps, "seconds": round(time.time() - start),
                    "psnr_db": round(psnr, 2)}, f)
@@ -137,6 +131,92 @@ def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
     return padded
 
 
+def encoder_digest(vae):
+    """SHA-256 of the weights that make latents (the encoder side and the latent statistics), so a
+    decoder fine-tune keeps the latent cache."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(vae.state_dict().items()):
+        if name.startswith(("encoder.", "quant_conv.")):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(json.dumps([vae.config.latents_mean, vae.config.latents_std]).encode())
+    return digest.hexdigest()
+
+
+def train_vae_decoder(config, out, seed, device):
+    """Fine-tunes only the VAE's decoder on full-length clips, with the encoder (and so the latents
+    the transformer learns) unchanged. The causal decoder carries a cache from chunk to chunk; trained
+    on short clips only, it drifted after a few chunks (backgrounds changed mid-clip, colours faded)."""
+    from diffusers import AutoencoderKLWan
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device)
+    vae.requires_grad_(False)
+    trainable = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    for parameter in trainable:
+        parameter.requires_grad_(True)
+    vae.train()
+    optimizer = torch.optim.AdamW(trainable, lr=config.vae_decoder_lr, weight_decay=0.0)
+    start = time.time()
+    for step in range(config.vae_decoder_steps):
+        video, _, scenes = batch(config, seed + 7, step, config.vae_decoder_batch, with_scenes=True)
+        video = video.to(device)
+        with torch.no_grad():
+            latents = vae.encode(video).latent_dist.mode()
+        # Objects weigh more, as in the transformer stage: they are a few percent of the pixels but
+        # what a caption names (an orange ball that decodes brown is a wrong answer).
+        weights = object_weights(config, scenes, video.shape, 1, 1).to(device)
+        loss = (((vae.decode(latents).sample - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        if step % 10 == 0 or step == config.vae_decoder_steps - 1:
+            log(f"vae decoder step {step + 1}/{config.vae_decoder_steps} ({config.frames} frames) loss {loss.item():.4f} "
+                f"({time.time() - start:.0f} s)")
+        if (step + 1) % 50 == 0 or step == config.vae_decoder_steps - 1:
+            vae.save_pretrained(os.path.join(out, "vae"), safe_serialization=True)
+    vae.eval()
+    psnr = reconstruction_psnr(vae, config, seed, device)
+    progress_file = os.path.join(out, "vae_progress.json")
+    progress = json.load(open(progress_file)) if os.path.exists(progress_file) else {}
+    progress.update({"decoder_steps": config.vae_decoder_steps, "decoder_seconds": round(time.time() - start),
+                     "psnr_db": round(psnr, 2)})
+    with open(progress_file, "w") as f:
+        json.dump(progress, f)
+    log(f"vae decoder: reconstruction PSNR {psnr:.1f} dB on fresh clips")
+
+
+def reconstruction_psnr(vae, config, seed, device, clips=4):
+    """PSNR of encode → decode on fresh full-length clips, for the model card."""
+    with torch.no_grad():
+        errors = []
+        for i in range(clips):
+            clip = batch(config, seed + 4, i, 1)[0].to(device)
+            recon = vae.decode(vae.encode(clip).latent_dist.mode()).sample.clamp(-1, 1)
+            errors.append(((recon - clip) ** 2).mean().item() / 4)
+    return 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
+
+
+def object_weights(config, scenes, latent_shape, spatial, temporal):
+    """Loss weights [B, 1, T', H', W']: 1, plus `object_loss_weight` on the latent cells an object
+    covers. Objects are a few percent of the frame, yet they carry everything the caption says beyond
+    the background (kind, colour, count, motion); weighted equally, the text barely moved the loss."""
+    from training.world.render import render_with_truth
+    from .configs import size_for
+    _, _, t_latent, h_latent, w_latent = latent_shape
+    weights = torch.ones(len(scenes), 1, t_latent, h_latent, w_latent)
+    for i, scene in enumerate(scenes):
+        width, height = size_for(scene.aspect, config.short_side)
+        _, truth = render_with_truth(scene, width, height, config.frames, config.fps)
+        for frame in range(truth.frames):
+            t = 0 if frame == 0 else (frame - 1) // temporal + 1
+            for x0, y0, x1, y1 in truth.bbox[frame]:
+                if x1 > x0 and y1 > y0:
+                    weights[i, 0, t, y0 // spatial:(y1 - 1) // spatial + 1, x0 // spatial:(x1 - 1) // spatial + 1] = \
+                        1 + config.object_loss_weight
+    return weights
+
+
 def latent_cache(config, vae, mean, std, seed, device, out=None):
     """Clips encoded once (the VAE is frozen here), as batches of one aspect ratio each, with their
     scenes so that every visit captions them afresh (another language, another paraphrase).
@@ -147,10 +227,7 @@ def latent_cache(config, vae, mean, std, seed, device, out=None):
     batches = []
     cache_file = os.path.join(out, "latent_cache.pt") if out else None
     if cache_file:
-        digest = hashlib.sha256()
-        with open(os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"), "rb") as f:
-            digest.update(f.read())
-        key = (digest.hexdigest(), seed, config.dit_batch)
+        key = (encoder_digest(vae), seed, config.dit_batch)
         if os.path.exists(cache_file):
             saved = torch.load(cache_file, weights_only=False)
             if saved.get("key") == key:
@@ -198,7 +275,12 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
     optimizer_file = os.path.join(out, "dit_optimizer.pt")
     if first_step and os.path.exists(optimizer_file):
         optimizer.load_state_dict(torch.load(optimizer_file))
+        for group in optimizer.param_groups:  # the configured rate, not the one saved with the state
+            group["lr"] = config.dit_lr
     cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
+    spatial = 2 ** (len(vae.config.dim_mult) - 1)
+    temporal = 2 ** sum(vae.config.temperal_downsample[:len(vae.config.dim_mult) - 1])
+    weight_cache = {}
     generator = torch.Generator(device="cpu").manual_seed(seed)
     patch = transformer.config.patch_size
 
@@ -208,7 +290,8 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         transformer.save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
         torch.save(optimizer.state_dict(), optimizer_file)
         with open(progress_file, "w") as f:
-            json.dump({"steps": step, "seconds": previous_seconds + round(time.time() - start)}, f)
+            json.dump({"steps": step, "seconds": previous_seconds + round(time.time() - start),
+                       "max_sequence_length": config.max_sequence_length}, f)
         log(f"dit: saved text encoder and transformer after {step} steps")
 
     start = time.time()
@@ -217,10 +300,15 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         if cache:
             x0, scenes = cache[step % len(cache)]
             captions = [caption_at(scene, seed + 5 + step, i) for i, scene in enumerate(scenes)]
+            if config.object_loss_weight and step % len(cache) not in weight_cache:
+                weight_cache[step % len(cache)] = object_weights(config, scenes, x0.shape, spatial, temporal).to(device)
+            weights = weight_cache.get(step % len(cache))
         else:
-            video, captions = batch(config, seed + 3, step, config.dit_batch)
+            video, captions, scenes = batch(config, seed + 3, step, config.dit_batch, with_scenes=True)
             with torch.no_grad():
                 x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
+            weights = object_weights(config, scenes, x0.shape, spatial, temporal).to(device) \
+                if config.object_loss_weight else None
         captions = ["" if torch.rand((), generator=generator).item() < config.caption_dropout else c for c in captions]
         b, _, t, h, w = x0.shape
         u = torch.rand(b, generator=generator)
@@ -233,11 +321,15 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         conditioned = torch.rand(b, generator=generator) < config.first_frame_probability
         frame_tokens = (h // patch[1]) * (w // patch[2])
         timesteps = (sigma * 1000).view(b, 1).repeat(1, t * frame_tokens)
-        loss_mask = torch.ones_like(x0)
+        loss_mask = torch.ones_like(x0) if weights is None else weights.expand_as(x0).clone()
         for i in torch.nonzero(conditioned).flatten().tolist():
             xt[i, :, 0] = x0[i, :, 0]
             timesteps[i, :frame_tokens] = 0
             loss_mask[i, :, 0] = 0
+        if config.dit_decay_steps:
+            left = config.dit_steps - step
+            for group in optimizer.param_groups:
+                group["lr"] = config.dit_lr * min(1.0, left / config.dit_decay_steps)
         context = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device)
         prediction = transformer(hidden_states=xt, timestep=timesteps, encoder_hidden_states=context, return_dict=False)[0]
         loss = (((prediction - target) ** 2) * loss_mask).sum() / loss_mask.sum()
@@ -269,11 +361,17 @@ def export(config, out, destination):
         shutil.rmtree(destination)
     pipe.save_pretrained(destination, safe_serialization=True)
     shutil.copy(os.path.join(out, "tokenizer", "spiece.model"), os.path.join(destination, "tokenizer", "spiece.model"))
+    # The text length the transformer last trained with: it only behaves with the padding it learned.
+    max_sequence_length = config.max_sequence_length
+    progress_file = os.path.join(out, "dit_progress.json")
+    if os.path.exists(progress_file):
+        with open(progress_file) as f:
+            max_sequence_length = json.load(f).get("max_sequence_length", max_sequence_length)
     with open(os.path.join(destination, "moviola.json"), "w") as f:
         json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
                    "output_short_side": config.output_short_side or config.short_side,
                    "output_fps": config.output_fps or config.fps,
-                   "steps": 20, "aspects": list(config.aspects), "max_sequence_length": config.max_sequence_length,
+                   "steps": 20, "aspects": list(config.aspects), "max_sequence_length": max_sequence_length,
                    "vocabulary": vocabulary()}, f, indent=1, ensure_ascii=False)
     log(f"exported {destination}")
 
@@ -283,17 +381,22 @@ def main(argv=None):
     p.add_argument("--config", choices=sorted(CONFIGS), default="mini")
     p.add_argument("--out", required=True, help="working folder for the stages")
     p.add_argument("--export", help="pipeline folder to write (default OUT/pipeline)")
-    p.add_argument("--stage", choices=["all", "tokenizer", "vae", "dit", "export"], default="all")
+    p.add_argument("--stage", choices=["all", "tokenizer", "vae", "vae-decoder", "dit", "export"], default="all")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--vae-steps", type=int)
     p.add_argument("--dit-steps", type=int)
     p.add_argument("--latent-cache-clips", type=int)
+    p.add_argument("--max-sequence-length", type=int, help="text tokens the transformer sees (prompts are zero-padded to it)")
+    p.add_argument("--dit-lr", type=float)
+    p.add_argument("--dit-decay-steps", type=int, help="lower the transformer's rate linearly to zero over its last N steps")
+    p.add_argument("--object-loss-weight", type=float, help="extra loss weight on latent cells covered by objects")
     p.add_argument("--vae-frames", type=int, help="clip length for VAE training")
     p.add_argument("--vae-lr", type=float)
     p.add_argument("--vae-long-steps", type=int, help="steps of the second VAE phase, on --vae-long-frames clips")
     p.add_argument("--vae-long-frames", type=int)
+    p.add_argument("--vae-decoder-steps", type=int, help="steps of the decoder-only fine-tune on full-length clips")
     p.add_argument("--resume-vae", action="store_true", help="run only the second VAE phase, on the VAE saved in --out")
     p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
     p.add_argument("--checkpoint-every", type=int, default=200, help="save the text encoder and transformer every N steps")
@@ -301,8 +404,11 @@ def main(argv=None):
     config = CONFIGS[a.config]
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
+                                      "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr,
+                                      "dit_decay_steps": a.dit_decay_steps, "object_loss_weight": a.object_loss_weight,
                                       "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,
-                                      "vae_long_frames": a.vae_long_frames}.items() if v is not None}
+                                      "vae_long_frames": a.vae_long_frames,
+                                      "vae_decoder_steps": a.vae_decoder_steps}.items() if v is not None}
     if overrides:
         config = config.__class__(**{**config.__dict__, **overrides})
     if a.threads:
@@ -313,6 +419,8 @@ def main(argv=None):
         train_tokenizer(config, a.out, a.seed)
     if a.stage in ("all", "vae"):
         train_vae(config, a.out, a.seed, a.device, a.resume_vae)
+    if a.stage in ("all", "vae-decoder") and config.vae_decoder_steps:
+        train_vae_decoder(config, a.out, a.seed, a.device)
     if a.stage in ("all", "dit"):
         train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume)
     if a.stage in ("all", "export"):

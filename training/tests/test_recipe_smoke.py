@@ -36,7 +36,10 @@ def test_stages_write_a_diffusers_pipeline(exported):
 def test_diffusers_loads_and_runs_the_export(exported):
     from diffusers import WanPipeline
     pipe = WanPipeline.from_pretrained(str(exported))
+    card = json.loads((exported / "moviola.json").read_text())
+    assert card["max_sequence_length"] == 32  # the smoke configuration's, recorded by the transformer stage
     frames = pipe(prompt="三颗黄色的星星在夜空中缓慢旋转", num_inference_steps=1, height=32, width=32, num_frames=5,
+                  max_sequence_length=card["max_sequence_length"],
                   output_type="np", generator=torch.Generator().manual_seed(0)).frames[0]
     assert frames.shape == (5, 32, 32, 3)
     assert np.isfinite(frames).all()
