@@ -153,3 +153,17 @@ def test_cli_oracle_only(tmp_path, capsys):
     assert "model-EN" not in report["summary"] and "goals" not in report
     assert report["summary"]["oracle"]["n"] == 2
     assert "oracle held-out" in capsys.readouterr().out
+
+
+def test_vae_ceiling_scores_the_world_through_the_model_vae(tmp_path, capsys):
+    pytest.importorskip("diffusers")
+    fixture = EVAL.parent / "Tests" / "Fixtures" / "tiny-wan-t2v"     # random weights: a poor autoencoder
+    out = tmp_path / "ceiling.json"
+    assert F.main(["--oracle-only", "--vae-ceiling", "--model", str(fixture), "--count", "2", "--calibration", "1",
+                   "--short-side", "32", "--frames", "5", "--json", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    assert summary["oracle+VAE"]["n"] == 2 and "oracle+VAE held-out" in summary
+    assert all("vae_ceiling" in clip for clip in report["clips"])
+    assert summary["oracle+VAE"]["overall"]["acc"] < summary["oracle"]["overall"]["acc"]
+    assert "oracle+VAE" in capsys.readouterr().out

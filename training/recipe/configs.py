@@ -27,6 +27,7 @@ class Config:
     vae_long_steps: int = 0           # then this many steps on longer clips, so the causal cache carries across chunks
     vae_long_frames: int = 9
     vae_long_lr: float = 5e-4
+    vae_object_weights: bool = False  # reconstruction loss weighted 1 + object_loss_weight on object pixels
     vae_decoder_steps: int = 0        # then the decoder alone on full-length clips (the encoder, and so the latents, unchanged)
     vae_decoder_batch: int = 2
     vae_decoder_lr: float = 3e-4

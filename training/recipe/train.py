@@ -67,11 +67,18 @@ def vae_phase(vae, config, steps, frames, lr, seed, device):
     optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     start = time.time()
     for step in range(steps):
-        video, _ = batch(config, seed + 1, step, config.vae_batch, frames=frames or None)
+        video, _, scenes = batch(config, seed + 1, step, config.vae_batch, frames=frames or None, with_scenes=True)
         video = video.to(device)
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
-        loss = torch.nn.functional.mse_loss(reconstruction, video) + 1e-6 * posterior.kl().mean()
+        if config.vae_object_weights:
+            # Small objects are what captions name: unweighted, the VAE learned backgrounds and let
+            # objects' colours drift (orange balls decoded dark, red hearts blue).
+            weights = object_weights(config, scenes, video.shape, 1, 1, frames=video.shape[2]).to(device)
+            error = (((reconstruction - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
+        else:
+            error = torch.nn.functional.mse_loss(reconstruction, video)
+        loss = error + 1e-6 * posterior.kl().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -164,8 +171,11 @@ def train_vae_decoder(config, out, seed, device):
             latents = vae.encode(video).latent_dist.mode()
         # Objects weigh more, as in the transformer stage: they are a few percent of the pixels but
         # what a caption names (an orange ball that decodes brown is a wrong answer).
-        weights = object_weights(config, scenes, video.shape, 1, 1).to(device)
-        loss = (((vae.decode(latents).sample - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
+        if config.vae_object_weights:
+            weights = object_weights(config, scenes, video.shape, 1, 1).to(device)
+            loss = (((vae.decode(latents).sample - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
+        else:
+            loss = torch.nn.functional.mse_loss(vae.decode(latents).sample, video)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -197,7 +207,7 @@ def reconstruction_psnr(vae, config, seed, device, clips=4):
     return 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
 
 
-def object_weights(config, scenes, latent_shape, spatial, temporal):
+def object_weights(config, scenes, latent_shape, spatial, temporal, frames=None):
     """Loss weights [B, 1, T', H', W']: 1, plus `object_loss_weight` on the latent cells an object
     covers. Objects are a few percent of the frame, yet they carry everything the caption says beyond
     the background (kind, colour, count, motion); weighted equally, the text barely moved the loss."""
@@ -207,7 +217,7 @@ def object_weights(config, scenes, latent_shape, spatial, temporal):
     weights = torch.ones(len(scenes), 1, t_latent, h_latent, w_latent)
     for i, scene in enumerate(scenes):
         width, height = size_for(scene.aspect, config.short_side)
-        _, truth = render_with_truth(scene, width, height, config.frames, config.fps)
+        _, truth = render_with_truth(scene, width, height, frames or config.frames, config.fps)
         for frame in range(truth.frames):
             t = 0 if frame == 0 else (frame - 1) // temporal + 1
             for x0, y0, x1, y1 in truth.bbox[frame]:
@@ -392,6 +402,8 @@ def main(argv=None):
     p.add_argument("--dit-lr", type=float)
     p.add_argument("--dit-decay-steps", type=int, help="lower the transformer's rate linearly to zero over its last N steps")
     p.add_argument("--object-loss-weight", type=float, help="extra loss weight on latent cells covered by objects")
+    p.add_argument("--vae-object-weights", action="store_true", default=None,
+                   help="weight the VAE's reconstruction loss on object pixels too")
     p.add_argument("--vae-frames", type=int, help="clip length for VAE training")
     p.add_argument("--vae-lr", type=float)
     p.add_argument("--vae-long-steps", type=int, help="steps of the second VAE phase, on --vae-long-frames clips")
@@ -406,6 +418,7 @@ def main(argv=None):
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
                                       "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr,
                                       "dit_decay_steps": a.dit_decay_steps, "object_loss_weight": a.object_loss_weight,
+                                      "vae_object_weights": a.vae_object_weights,
                                       "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,
                                       "vae_long_frames": a.vae_long_frames,
                                       "vae_decoder_steps": a.vae_decoder_steps}.items() if v is not None}
