@@ -62,8 +62,10 @@ def load_tokenizer(out):
                                    pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
 
 
-def vae_phase(vae, config, steps, frames, lr, seed, device):
-    """One run of VAE training: reconstruction + tiny KL, on `frames`-frame clips."""
+def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_every=0):
+    """One run of VAE training: reconstruction + tiny KL, on `frames`-frame clips; saved to `save_to`
+    every `save_every` steps, so an interrupted run keeps its progress (the latent statistics in
+    those saves are the previous ones until the stage ends)."""
     optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     start = time.time()
     for step in range(steps):
@@ -85,9 +87,12 @@ def vae_phase(vae, config, steps, frames, lr, seed, device):
         optimizer.step()
         if step % 50 == 0 or step == steps - 1:
             log(f"vae step {step + 1}/{steps} ({frames or config.frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+        if save_to and save_every and (step + 1) % save_every == 0 and step + 1 < steps:
+            vae.save_pretrained(save_to, safe_serialization=True)
+            log(f"vae: saved after step {step + 1} of this phase to {save_to}")
 
 
-def train_vae(config, out, seed, device, resume=False):
+def train_vae(config, out, seed, device, resume=False, checkpoint_every=0):
     """Short clips first (cheap), then longer ones so the causal cache learns to carry across
     chunks (`vae_long_*`); `resume` runs only the second phase on the saved VAE."""
     from diffusers import AutoencoderKLWan
@@ -100,7 +105,8 @@ def train_vae(config, out, seed, device, resume=False):
         vae = AutoencoderKLWan(**config.vae).to(device).train()
         vae_phase(vae, config, config.vae_steps, config.vae_frames, config.vae_lr, seed, device)
     if config.vae_long_steps:
-        vae_phase(vae, config, config.vae_long_steps, config.vae_long_frames, config.vae_long_lr, seed + 100, device)
+        vae_phase(vae, config, config.vae_long_steps, config.vae_long_frames, config.vae_long_lr, seed + 100, device,
+                  save_to=os.path.join(out, "vae") if resume else None, save_every=checkpoint_every)
     vae.eval()
     psnr = reconstruction_psnr(vae, config, seed, device)
     with open(os.path.join(out, "vae_progress.json"), "w") as f:
@@ -431,7 +437,7 @@ def main(argv=None):
     if a.stage in ("all", "tokenizer"):
         train_tokenizer(config, a.out, a.seed)
     if a.stage in ("all", "vae"):
-        train_vae(config, a.out, a.seed, a.device, a.resume_vae)
+        train_vae(config, a.out, a.seed, a.device, a.resume_vae, a.checkpoint_every)
     if a.stage in ("all", "vae-decoder") and config.vae_decoder_steps:
         train_vae_decoder(config, a.out, a.seed, a.device)
     if a.stage in ("all", "dit"):
