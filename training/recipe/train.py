@@ -21,7 +21,7 @@ import time
 import torch
 
 from .configs import CONFIGS
-from .data import batch, caption_at, caption_corpus
+from .data import batch, caption_at, caption_corpus, truths_for
 from .vocabulary import vocabulary
 
 
@@ -69,18 +69,11 @@ def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_e
     optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     start = time.time()
     for step in range(steps):
-        video, _, scenes = batch(config, seed + 1, step, config.vae_batch, frames=frames or None, with_scenes=True)
+        video, _, truths = batch(config, seed + 1, step, config.vae_batch, frames=frames or None, with_truths=True)
         video = video.to(device)
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
-        if config.vae_object_weights:
-            # Small objects are what captions name: unweighted, the VAE learned backgrounds and let
-            # objects' colours drift (orange balls decoded dark, red hearts blue).
-            weights = object_weights(config, scenes, video.shape, 1, 1, frames=video.shape[2]).to(device)
-            error = (((reconstruction - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
-        else:
-            error = torch.nn.functional.mse_loss(reconstruction, video)
-        loss = error + 1e-6 * posterior.kl().mean()
+        loss = reconstruction_error(config, reconstruction, video, truths) + 1e-6 * posterior.kl().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -171,17 +164,11 @@ def train_vae_decoder(config, out, seed, device):
     optimizer = torch.optim.AdamW(trainable, lr=config.vae_decoder_lr, weight_decay=0.0)
     start = time.time()
     for step in range(config.vae_decoder_steps):
-        video, _, scenes = batch(config, seed + 7, step, config.vae_decoder_batch, with_scenes=True)
+        video, _, truths = batch(config, seed + 7, step, config.vae_decoder_batch, with_truths=True)
         video = video.to(device)
         with torch.no_grad():
             latents = vae.encode(video).latent_dist.mode()
-        # Objects weigh more, as in the transformer stage: they are a few percent of the pixels but
-        # what a caption names (an orange ball that decodes brown is a wrong answer).
-        if config.vae_object_weights:
-            weights = object_weights(config, scenes, video.shape, 1, 1).to(device)
-            loss = (((vae.decode(latents).sample - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
-        else:
-            loss = torch.nn.functional.mse_loss(vae.decode(latents).sample, video)
+        loss = reconstruction_error(config, vae.decode(latents).sample, video, truths)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -213,17 +200,24 @@ def reconstruction_psnr(vae, config, seed, device, clips=4):
     return 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
 
 
-def object_weights(config, scenes, latent_shape, spatial, temporal, frames=None):
-    """Loss weights [B, 1, T', H', W']: 1, plus `object_loss_weight` on the latent cells an object
-    covers. Objects are a few percent of the frame, yet they carry everything the caption says beyond
-    the background (kind, colour, count, motion); weighted equally, the text barely moved the loss."""
-    from training.world.render import render_with_truth
-    from .configs import size_for
+def reconstruction_error(config, reconstruction, video, truths):
+    """Mean squared error, with object pixels weighted up when `vae_object_weights` is set: small
+    objects are what captions name, and unweighted the VAE learned backgrounds and let objects'
+    colours drift (orange balls decoded dark, red hearts blue)."""
+    if not config.vae_object_weights:
+        return torch.nn.functional.mse_loss(reconstruction, video)
+    weights = object_weights(config, truths, video.shape, 1, 1).to(video.device)
+    return (((reconstruction - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
+
+
+def object_weights(config, truths, latent_shape, spatial, temporal):
+    """Loss weights [B, 1, T', H', W'] from the renderer's ground truth: 1, plus `object_loss_weight`
+    on the latent cells an object covers. Objects are a few percent of the frame, yet they carry
+    everything the caption says beyond the background (kind, colour, count, motion); weighted
+    equally, the text barely moved the loss."""
     _, _, t_latent, h_latent, w_latent = latent_shape
-    weights = torch.ones(len(scenes), 1, t_latent, h_latent, w_latent)
-    for i, scene in enumerate(scenes):
-        width, height = size_for(scene.aspect, config.short_side)
-        _, truth = render_with_truth(scene, width, height, frames or config.frames, config.fps)
+    weights = torch.ones(len(truths), 1, t_latent, h_latent, w_latent)
+    for i, truth in enumerate(truths):
         for frame in range(truth.frames):
             t = 0 if frame == 0 else (frame - 1) // temporal + 1
             for x0, y0, x1, y1 in truth.bbox[frame]:
@@ -317,13 +311,14 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
             x0, scenes = cache[step % len(cache)]
             captions = [caption_at(scene, seed + 5 + step, i) for i, scene in enumerate(scenes)]
             if config.object_loss_weight and step % len(cache) not in weight_cache:
-                weight_cache[step % len(cache)] = object_weights(config, scenes, x0.shape, spatial, temporal).to(device)
+                weight_cache[step % len(cache)] = object_weights(config, truths_for(config, scenes), x0.shape,
+                                                                 spatial, temporal).to(device)
             weights = weight_cache.get(step % len(cache))
         else:
-            video, captions, scenes = batch(config, seed + 3, step, config.dit_batch, with_scenes=True)
+            video, captions, truths = batch(config, seed + 3, step, config.dit_batch, with_truths=True)
             with torch.no_grad():
                 x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
-            weights = object_weights(config, scenes, x0.shape, spatial, temporal).to(device) \
+            weights = object_weights(config, truths, x0.shape, spatial, temporal).to(device) \
                 if config.object_loss_weight else None
         captions = ["" if torch.rand((), generator=generator).item() < config.caption_dropout else c for c in captions]
         b, _, t, h, w = x0.shape
