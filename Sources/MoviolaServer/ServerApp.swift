@@ -229,7 +229,7 @@ public enum AuditTrail {
         record["time"] = ISO8601DateFormatter().string(from: Date())
         let line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) + Data("\n".utf8)
         let path = (directory as NSString).appendingPathComponent("audit.log")
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw ServiceError(.internal, "cannot write \(path)") }
         defer { try? handle.close() }
         try handle.seekToEnd()

@@ -48,3 +48,17 @@ import Testing
         #expect(detector.detect()?.id == id)
     }
 }
+
+@Suite struct WatermarkRegressionTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/watermark").path
+
+    /// A real clip from the bundled model whose watermark the service once failed to read (see the fixture's README).
+    @Test func busyBundledClipDecodes() throws {
+        var detector = Watermark.Detector()
+        _ = try MediaReader.decode(path: Self.fixtures + "/busy-bundled-clip.mp4") { detector.add($0) }
+        let found = detector.detect()
+        #expect(found?.id == 0xE2A4_080A_F216_C040)
+        #expect((found?.zScore ?? 0) > 6)
+    }
+}
