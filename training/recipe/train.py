@@ -149,7 +149,7 @@ def encoder_digest(vae):
     return digest.hexdigest()
 
 
-def train_vae_decoder(config, out, seed, device):
+def train_vae_decoder(config, out, seed, device, checkpoint_every=0):
     """Fine-tunes only the VAE's decoder on full-length clips, with the encoder (and so the latents
     the transformer learns) unchanged. The causal decoder carries a cache from chunk to chunk; trained
     on short clips only, it drifted after a few chunks (backgrounds changed mid-clip, colours faded)."""
@@ -176,7 +176,7 @@ def train_vae_decoder(config, out, seed, device):
         if step % 10 == 0 or step == config.vae_decoder_steps - 1:
             log(f"vae decoder step {step + 1}/{config.vae_decoder_steps} ({config.frames} frames) loss {loss.item():.4f} "
                 f"({time.time() - start:.0f} s)")
-        if (step + 1) % 50 == 0 or step == config.vae_decoder_steps - 1:
+        if (step + 1) % (checkpoint_every or 50) == 0 or step == config.vae_decoder_steps - 1:
             vae.save_pretrained(os.path.join(out, "vae"), safe_serialization=True)
     vae.eval()
     psnr = reconstruction_psnr(vae, config, seed, device)
@@ -412,7 +412,7 @@ def main(argv=None):
     p.add_argument("--vae-decoder-steps", type=int, help="steps of the decoder-only fine-tune on full-length clips")
     p.add_argument("--resume-vae", action="store_true", help="run only the second VAE phase, on the VAE saved in --out")
     p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
-    p.add_argument("--checkpoint-every", type=int, default=200, help="save the text encoder and transformer every N steps")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="save progress every N steps: the text encoder and transformer, a VAE fine-tune (--resume-vae), the VAE decoder")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
@@ -434,7 +434,7 @@ def main(argv=None):
     if a.stage in ("all", "vae"):
         train_vae(config, a.out, a.seed, a.device, a.resume_vae, a.checkpoint_every)
     if a.stage in ("all", "vae-decoder") and config.vae_decoder_steps:
-        train_vae_decoder(config, a.out, a.seed, a.device)
+        train_vae_decoder(config, a.out, a.seed, a.device, a.checkpoint_every)
     if a.stage in ("all", "dit"):
         train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume)
     if a.stage in ("all", "export"):
