@@ -212,8 +212,7 @@ public enum Watermark {
         /// divided by its local RMS (same box, floored at `whiteningFloor` levels): the watermark's few levels
         /// pass, edges and text (tens of levels) lose their leverage, and where the content is busy (the
         /// visible label, an object's outline) its positions count for less than those on flat areas, where
-        /// the pattern is clean. Without the division, a clip with a little static detail could lose 6 of its
-        /// 96 payload bits after decoding; with it the same clip decodes with none.
+        /// the pattern is clean (Tests/Fixtures/watermark/README.md has the clip that needed it).
         static let residualClip: Float = 12
         static let whiteningFloor: Float = 1
         static func whitenedResidual(_ image: [Float], width: Int, height: Int, radius: Int) -> [Float] {
