@@ -113,7 +113,8 @@ public final class ControlPlane: JobSource, Sendable {
             spec.earlierDuration = (sourceSpec.earlierDuration ?? 0) + sourceSpec.duration
         }
         spec.remixedFromID = options.remixOf
-        let image = try body.image.map { try inspectImage($0) }
+        var image: (picture: RGBImage, facts: ImageFacts)?
+        if let data = body.image { image = try await runOnThread { try self.inspectImage(data) } }
         let verdict = try await checkPolicy(body, facts: image?.facts, account: account)
         spec.policyVersion = verdict.policyVersion
         spec.policyAction = verdict.action
@@ -235,7 +236,8 @@ public final class ControlPlane: JobSource, Sendable {
     func estimate(_ body: CreateGenerationBody) async throws -> [String: Any] {
         let (_, spec) = try resolve(body)
         let compiled = policies.policy
-        let facts = try body.image.map { try inspectImage($0).facts }
+        var facts: ImageFacts?
+        if let data = body.image { facts = try await runOnThread { try self.inspectImage(data).facts } }
         let verdict = compiled.judge(prompt: body.prompt, negativePrompt: body.negativePrompt,
                                      image: facts, consent: facts == nil ? nil : (body.consent ?? false))
         let stats = try await store.stats()
@@ -342,7 +344,7 @@ public final class ControlPlane: JobSource, Sendable {
         }
         defer { renewal.cancel() }
         do {
-            let signed = try verifyAndSign(video: video, generation: generation, spec: spec)
+            let signed = try await runOnThread { try self.verifyAndSign(video: video, generation: generation, spec: spec) }
             let key = "videos/\(generation.id).mp4"
             try await storage.put(key: key, data: signed, contentType: "video/mp4")
             let receipt = try receiptJSON(generation: generation, spec: spec, report: report)

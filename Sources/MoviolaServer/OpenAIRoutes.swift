@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MoviolaStore
+import MoviolaWorker
 import NIOCore
 
 /// OpenAI's `/v1/videos` shape, so clients of the official SDK work by changing the base URL.
@@ -181,7 +182,8 @@ extension Routes {
             guard generation.state == .succeeded, let key = generation.videoKey else {
                 throw ServiceError(.conflict, "video \(generation.id) is \(generation.state.rawValue); its thumbnail exists once it completes")
             }
-            let jpeg = try plane.thumbnail(path: try await plane.storage.localPath(key: key))
+            let path = try await plane.storage.localPath(key: key)
+            let jpeg = try await runOnThread { try plane.thumbnail(path: path) }
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: jpeg)))
             response.headers[.contentType] = "image/jpeg"
             return response

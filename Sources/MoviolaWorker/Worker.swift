@@ -218,8 +218,9 @@ final class PipelineCache: Sendable {
     }
 }
 
-/// Runs CPU-heavy blocking work on its own thread, so the concurrency pool stays free for I/O.
-func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+/// Runs CPU-heavy blocking work on its own thread, so the concurrency pool (two threads on a
+/// two-core machine) stays free for requests, heartbeats and lease renewals.
+public func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
             continuation.resume(with: Result { try body() })

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import requests
@@ -213,10 +214,28 @@ def test_two_workers_share_the_queue_without_overlap(service):
     service.start(workers=0)
     token = service.worker_token()
     jobs = [service.create({"prompt": f"{n} red balls bounce", **QUICK}) for n in range(1, 5)]
+    # Status requests keep answering while clips publish (the watermark check and signing run off the
+    # request threads: once they stalled every request for 18 s on two cores).
+    latencies, done = [], threading.Event()
+
+    def poll():
+        while not done.is_set():
+            started = time.time()
+            requests.get(f"{service.url}/api/v1/generations/{jobs[0]['id']}", timeout=60)
+            latencies.append(time.time() - started)
+            time.sleep(0.1)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
     service.start_worker(token, "a")
     service.start_worker(token, "b")
-    finals = [service.wait(j["id"], timeout=300) for j in jobs]
+    try:
+        finals = [service.wait(j["id"], timeout=300) for j in jobs]
+    finally:
+        done.set()
+        poller.join()
     assert all(f["state"] == "succeeded" and f["attempts"] == 1 for f in finals), finals
+    assert latencies and max(latencies) < 5, f"slowest status request {max(latencies):.1f} s"
 
 
 def test_restart_mid_queue_loses_nothing(service):
