@@ -373,18 +373,47 @@ def export(config, out, destination):
     pipe.save_pretrained(destination, safe_serialization=True)
     shutil.copy(os.path.join(out, "tokenizer", "spiece.model"), os.path.join(destination, "tokenizer", "spiece.model"))
     # The text length the transformer last trained with: it only behaves with the padding it learned.
-    max_sequence_length = config.max_sequence_length
+    max_sequence_length, transformer_steps = config.max_sequence_length, None
     progress_file = os.path.join(out, "dit_progress.json")
     if os.path.exists(progress_file):
         with open(progress_file) as f:
-            max_sequence_length = json.load(f).get("max_sequence_length", max_sequence_length)
+            progress = json.load(f)
+        max_sequence_length = progress.get("max_sequence_length", max_sequence_length)
+        transformer_steps = progress.get("steps")
     with open(os.path.join(destination, "moviola.json"), "w") as f:
         json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
                    "output_short_side": config.output_short_side or config.short_side,
                    "output_fps": config.output_fps or config.fps,
                    "steps": 20, "aspects": list(config.aspects), "max_sequence_length": max_sequence_length,
-                   "vocabulary": vocabulary()}, f, indent=1, ensure_ascii=False)
+                   "transformer_steps": transformer_steps, "vocabulary": vocabulary()}, f, indent=1, ensure_ascii=False)
     log(f"exported {destination}")
+
+
+def import_pipeline(source, out, transformer_steps=None):
+    """Starts the working folder `out` from an exported pipeline folder (such as models/moviola-mini),
+    so the later stages (`--stage dit --resume`, `--stage vae-decoder`) go on training that model.
+    The optimizer's state is not in an export: a resumed run starts it afresh."""
+    card_file = os.path.join(source, "moviola.json")
+    if not os.path.isfile(card_file) or not os.path.isfile(os.path.join(source, "model_index.json")):
+        raise SystemExit(f"{source} is not an exported pipeline folder (no model_index.json and moviola.json)")
+    with open(card_file) as f:
+        card = json.load(f)
+    steps = transformer_steps if transformer_steps is not None else card.get("transformer_steps")
+    if steps is None:
+        raise SystemExit(f"{card_file} does not say how many steps its transformer trained: pass --import-steps N")
+    for part in ("tokenizer", "vae", "text_encoder", "transformer"):
+        if not os.path.isdir(os.path.join(source, part)):
+            raise SystemExit(f"{source} has no {part}/ folder")
+        target = os.path.join(out, part)
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        shutil.copytree(os.path.join(source, part), target)
+    # The optimizer's moments belong to other weights; a latent cache is keyed by its VAE and stays.
+    if os.path.exists(os.path.join(out, "dit_optimizer.pt")):
+        os.remove(os.path.join(out, "dit_optimizer.pt"))
+    with open(os.path.join(out, "dit_progress.json"), "w") as f:
+        json.dump({"steps": steps, "seconds": 0, "max_sequence_length": card.get("max_sequence_length")}, f)
+    log(f"imported {source} into {out} (transformer trained {steps} steps)")
 
 
 def main(argv=None):
@@ -412,6 +441,10 @@ def main(argv=None):
     p.add_argument("--vae-decoder-steps", type=int, help="steps of the decoder-only fine-tune on full-length clips")
     p.add_argument("--resume-vae", action="store_true", help="run only the second VAE phase, on the VAE saved in --out")
     p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
+    p.add_argument("--import-pipeline", metavar="DIR",
+                   help="first fill --out from an exported pipeline folder (e.g. models/moviola-mini), to go on training it "
+                        "with a later --stage; with --stage all (the default) it only imports")
+    p.add_argument("--import-steps", type=int, help="with --import-pipeline: the steps its transformer trained, where its moviola.json does not say")
     p.add_argument("--checkpoint-every", type=int, default=200, help="save progress every N steps: the text encoder and transformer, a VAE fine-tune (--resume-vae), the VAE decoder")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
@@ -429,6 +462,10 @@ def main(argv=None):
         torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     started = time.time()
+    if a.import_pipeline:
+        import_pipeline(a.import_pipeline, a.out, a.import_steps)
+        if a.stage == "all":
+            return
     if a.stage in ("all", "tokenizer"):
         train_tokenizer(config, a.out, a.seed)
     if a.stage in ("all", "vae"):

@@ -61,3 +61,22 @@ def test_training_is_seeded(tmp_path):
         train.main(["--config", "smoke", "--out", str(out), "--stage", "tokenizer"])
         train.main(["--config", "smoke", "--out", str(out), "--stage", "vae"])
     assert (a / "vae" / "diffusion_pytorch_model.safetensors").read_bytes() == (b / "vae" / "diffusion_pytorch_model.safetensors").read_bytes()
+
+
+def test_an_export_imports_and_training_goes_on(exported, tmp_path):
+    card = json.loads((exported / "moviola.json").read_text())
+    assert card["transformer_steps"] == 3  # the smoke configuration's dit_steps
+    out = tmp_path / "again"
+    train.main(["--config", "smoke", "--out", str(out), "--import-pipeline", str(exported)])
+    progress = json.loads((out / "dit_progress.json").read_text())
+    assert progress["steps"] == 3 and progress["max_sequence_length"] == 32
+    before = (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
+    assert before == (exported / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
+    train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "4"])
+    assert json.loads((out / "dit_progress.json").read_text())["steps"] == 4
+    assert (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes() != before
+
+
+def test_import_refuses_a_folder_that_is_not_an_export(tmp_path):
+    with pytest.raises(SystemExit, match="not an exported pipeline folder"):
+        train.main(["--config", "smoke", "--out", str(tmp_path / "out"), "--import-pipeline", str(tmp_path)])
