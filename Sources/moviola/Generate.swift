@@ -376,7 +376,7 @@ struct Generate: ParsableCommand {
         return try PipelineFolder(path: modelPath)
     }
 
-    /// The output size from --size, --aspect or the default, rounded down to `multiple` with a notice.
+    /// The output size from --size, --aspect or the default, rounded down to `multiple` (with a notice for --size).
     func outputSize(multiple: Int) throws -> (Int, Int) {
         var (width, height): (Int, Int)
         if let size {
@@ -394,7 +394,8 @@ struct Generate: ParsableCommand {
         if width % multiple != 0 || height % multiple != 0 {
             let (w, h) = (width / multiple * multiple, height / multiple * multiple)
             guard w > 0, h > 0 else { throw EngineError("size \(width)x\(height) is smaller than one \(multiple)-pixel step") }
-            notice("size \(width)x\(height) is not a multiple of \(multiple); using \(w)x\(h)")
+            // Only a size the user typed gets a notice; one derived from an aspect ratio just rounds.
+            if size != nil { notice("size \(width)x\(height) is not a multiple of \(multiple); using \(w)x\(h)") }
             (width, height) = (w, h)
         }
         return (width, height)

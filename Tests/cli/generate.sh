@@ -31,6 +31,8 @@ check "ffprobe: h264 64x48 yuv420p 16 fps 17 frames" test "$probe" = "h264,64,48
 check "duration and aspect" "$bin" generate "一辆红色的汽车从左向右行驶" --model "$fixture" -o "$work/c.mp4" --duration 1 --fps 8 --aspect 1:1 --resolution 48 --steps 2 --quiet
 probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/c.mp4")
 check "ffprobe: 48x48 8 fps 9 frames" test "$probe" = "48,48,8/1,9"
+check "a size from the aspect ratio rounds to 16 without a notice" bash -c "out=\$('$bin' generate 'a red ball' --model '$fixture' -o '$work/r.mp4' --frames 5 --aspect 16:9 --resolution 48 --steps 1 2>&1) && ! grep -q 'not a multiple' <<<\"\$out\""
+check "a typed --size that is not a multiple of 16 gets a notice" bash -c "'$bin' generate 'a red ball' --model '$fixture' -o '$work/s.mp4' --frames 5 --size 70x48 --steps 1 2>&1 | grep -q 'size 70x48 is not a multiple of 16; using 64x48'"
 check "image to video" "$bin" generate "a red ball" --model "$fixture" --image Tests/Fixtures/tiny-wan-t2v-first-frame.png -o "$work/d.mp4" --frames 9 --size 64x32 --steps 2 --quiet --output-raw "$work/d.safetensors"
 check "raw frames written" test -s "$work/d.safetensors"
 check "tiled VAE decode" "$bin" generate "a red ball bounces" --model "$fixture" -o "$work/t.mp4" --frames 5 --size 96x64 --steps 2 --vae-tile 32 --quiet
