@@ -113,8 +113,7 @@ public final class ControlPlane: JobSource, Sendable {
             spec.earlierDuration = (sourceSpec.earlierDuration ?? 0) + sourceSpec.duration
         }
         spec.remixedFromID = options.remixOf
-        var image: (picture: RGBImage, facts: ImageFacts)?
-        if let data = body.image { image = try await runOnThread { try self.inspectImage(data) } }
+        let image = try await inspectImageOffPool(body.image)
         let verdict = try await checkPolicy(body, facts: image?.facts, account: account)
         spec.policyVersion = verdict.policyVersion
         spec.policyAction = verdict.action
@@ -182,6 +181,12 @@ public final class ControlPlane: JobSource, Sendable {
     /// The content policy's verdict on a request, before anything is stored or spent. Refusals (and
     /// verdicts to review) are recorded; an account refused too often within the policy's window is
     /// rate-limited and flagged for review.
+    /// `inspectImage` on its own thread (decoding and face detection would hold a pool thread), nil without an image.
+    func inspectImageOffPool(_ data: Data?) async throws -> (picture: RGBImage, facts: ImageFacts)? {
+        guard let data else { return nil }
+        return try await runOnThread { try self.inspectImage(data) }
+    }
+
     /// Decodes and checks an input image: format, size, and the faces in it.
     func inspectImage(_ data: Data) throws -> (picture: RGBImage, facts: ImageFacts) {
         guard data.count <= 20 << 20 else { throw ServiceError(.tooLarge, "image is over 20 MB", field: "image") }
@@ -236,8 +241,7 @@ public final class ControlPlane: JobSource, Sendable {
     func estimate(_ body: CreateGenerationBody) async throws -> [String: Any] {
         let (_, spec) = try resolve(body)
         let compiled = policies.policy
-        var facts: ImageFacts?
-        if let data = body.image { facts = try await runOnThread { try self.inspectImage(data).facts } }
+        let facts = try await inspectImageOffPool(body.image)?.facts
         let verdict = compiled.judge(prompt: body.prompt, negativePrompt: body.negativePrompt,
                                      image: facts, consent: facts == nil ? nil : (body.consent ?? false))
         let stats = try await store.stats()

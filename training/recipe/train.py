@@ -401,9 +401,11 @@ def import_pipeline(source, out, transformer_steps=None):
     steps = transformer_steps if transformer_steps is not None else card.get("transformer_steps")
     if steps is None:
         raise SystemExit(f"{card_file} does not say how many steps its transformer trained: pass --import-steps N")
-    for part in ("tokenizer", "vae", "text_encoder", "transformer"):
-        if not os.path.isdir(os.path.join(source, part)):
-            raise SystemExit(f"{source} has no {part}/ folder")
+    parts = ("tokenizer", "vae", "text_encoder", "transformer")
+    missing = [part for part in parts if not os.path.isdir(os.path.join(source, part))]
+    if missing:  # checked before copying anything, so a refused import leaves `out` as it was
+        raise SystemExit(f"{source} has no {', '.join(part + '/' for part in missing)} folder")
+    for part in parts:
         target = os.path.join(out, part)
         if os.path.exists(target):
             shutil.rmtree(target)
