@@ -45,6 +45,11 @@ class Config:
     first_frame_probability: float = 0.3  # Wan 2.2 TI2V-style first-frame conditioning
     object_loss_weight: float = 0.0   # extra flow-matching loss weight on latent cells covered by objects
     latent_statistics_clips: int = 64
+    # Text encoder pretraining (`--stage text`): attribute heads on the pooled encoder output.
+    text_steps: int = 0
+    text_batch: int = 64
+    text_lr: float = 1e-3
+    text_aux_weight: float = 0.0      # transformer stage: that loss, weighted, added to the flow-matching loss
 
 
 CONFIGS = {
@@ -54,7 +59,8 @@ CONFIGS = {
         vae_steps=3, vae_batch=2, vae_long_steps=2, vae_long_frames=9, vae_decoder_steps=2,
         text_encoder=dict(d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=1),
         transformer=dict(num_attention_heads=2, attention_head_dim=12, num_layers=1, ffn_dim=32, freq_dim=16),
-        dit_steps=3, dit_batch=2, latent_statistics_clips=4, max_sequence_length=32, object_loss_weight=4.0),
+        dit_steps=3, dit_batch=2, latent_statistics_clips=4, max_sequence_length=32, object_loss_weight=4.0,
+        text_steps=2, text_batch=32, text_lr=3e-3, text_aux_weight=0.1),
     # Small enough to train on a 2-core CPU in about an hour: 64-px clips of 9 frames.
     "cpu-preview": Config(
         name="cpu-preview", short_side=64, frames=9, vocab_size=1500, tokenizer_captions=8000,
@@ -78,7 +84,10 @@ CONFIGS = {
         dit_steps=6000, dit_batch=8, dit_lr=4e-4, latent_statistics_clips=16, latent_cache_clips=768,
         # Captions are at most ~60 pieces. Padded to Wan's 512, the real tokens drew ~5 % of the
         # cross-attention, and after 7 800 steps the transformer still ignored the text.
-        max_sequence_length=64, object_loss_weight=4.0),
+        max_sequence_length=64, object_loss_weight=4.0,
+        # The encoder learns to state a caption's attributes first (--stage text), and keeps doing so
+        # while the transformer trains: see train.AttributeHeads.
+        text_steps=2000, text_aux_weight=0.1),
     "mini": Config(
         name="mini", short_side=128, frames=17, vae_long_steps=500, vae_long_frames=17,
         vae=dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),

@@ -21,7 +21,7 @@ import time
 import torch
 
 from .configs import CONFIGS
-from .data import batch, caption_at, caption_corpus, truths_for
+from .data import batch, caption_at, caption_corpus, scene_at, truths_for
 from .vocabulary import vocabulary
 
 
@@ -123,8 +123,9 @@ def train_vae(config, out, seed, device, resume=False, checkpoint_every=0):
     log("vae: saved with latent statistics")
 
 
-def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
-    """As WanPipeline: real tokens through UMT5, trimmed, zero-padded to max_length."""
+def encode_prompts(tokenizer, text_encoder, captions, max_length, device, with_lengths=False):
+    """As WanPipeline: real tokens through UMT5, trimmed, zero-padded to max_length (and the number
+    of real tokens per caption, with `with_lengths`)."""
     inputs = tokenizer(captions, padding="max_length", max_length=max_length, truncation=True, add_special_tokens=True,
                        return_attention_mask=True, return_tensors="pt")
     ids, mask = inputs.input_ids.to(device), inputs.attention_mask.to(device)
@@ -134,7 +135,83 @@ def encode_prompts(tokenizer, text_encoder, captions, max_length, device):
     padded = torch.zeros(len(captions), max_length, hidden.shape[-1], device=device)
     for i, n in enumerate(lengths.tolist()):
         padded[i, :n] = hidden[i, :n]
-    return padded
+    return (padded, lengths) if with_lengths else padded
+
+
+class AttributeHeads(torch.nn.Module):
+    """Linear read-outs of a scene's attributes (kind, colour, count, motion, ...) from the mean of
+    the text encoder's outputs over a caption's real tokens. Trained with the encoder (`--stage
+    text`, and as an auxiliary loss in the transformer stage), they make the encoder say what a
+    caption asks for in features a cross-attention can pick up, the same in English and Chinese.
+    Jointly trained from scratch with only the transformer's gradient, the encoder carried little
+    of it: a linear probe read the object kind from 24 % (EN) / 34 % (ZH) of captions, and the
+    transformer's prediction barely changed with the caption. Real Wan models get this from a
+    pretrained umT5; this is the bundled model's way to it."""
+
+    def __init__(self, width):
+        super().__init__()
+        from .vocabulary import ATTRIBUTES
+        self.attributes = ATTRIBUTES
+        self.heads = torch.nn.ModuleDict({name: torch.nn.Linear(width, len(values)) for name, values in ATTRIBUTES.items()})
+
+    def loss(self, context, lengths, scenes):
+        """Summed cross-entropy over the attributes, and each attribute's accuracy, for the captions
+        of `scenes` (rows with no real text, i.e. dropped captions, are skipped)."""
+        keep = [i for i, scene in enumerate(scenes) if scene is not None]
+        if not keep:
+            return context.sum() * 0, {}
+        pooled = context[keep].sum(dim=1) / lengths[keep].view(-1, 1).to(context.dtype)
+        total, accuracy = 0, {}
+        for name, head in self.heads.items():
+            values = self.attributes[name]
+            target = torch.tensor([values.index(getattr(scenes[i], name)) for i in keep], device=context.device)
+            logits = head(pooled)
+            total = total + torch.nn.functional.cross_entropy(logits, target)
+            accuracy[name] = (logits.argmax(dim=1) == target).float().mean().item()
+        return total, accuracy
+
+
+def train_text_encoder(config, out, seed, device, checkpoint_every=0):
+    """Teaches the UMT5 encoder (new, or the one in --out) to carry what a caption asks for: attribute
+    heads on its pooled output, trained on fresh English and Chinese captions of training scenes.
+    The heads are kept (OUT/text_heads.pt) for the transformer stage's auxiliary loss."""
+    from transformers import UMT5Config, UMT5EncoderModel
+    torch.manual_seed(seed)
+    tokenizer = load_tokenizer(out)
+    folder = os.path.join(out, "text_encoder")
+    if os.path.isdir(folder):
+        text_encoder = UMT5EncoderModel.from_pretrained(folder).to(device).train()
+        log(f"text: continuing from {folder}")
+    else:
+        text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer.get_vocab()), **config.text_encoder)).to(device).train()
+    heads = load_attribute_heads(out, text_encoder.config.d_model, device)
+    parameters = list(text_encoder.parameters()) + list(heads.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=config.text_lr, weight_decay=0.01)
+    start = time.time()
+    for step in range(config.text_steps):
+        scenes = [scene_at(seed + 11, step * config.text_batch + i, "16:9") for i in range(config.text_batch)]
+        captions = [caption_at(scene, seed + 12, step * config.text_batch + i) for i, scene in enumerate(scenes)]
+        context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
+        loss, accuracy = heads.loss(context, lengths, scenes)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        if step % 50 == 0 or step == config.text_steps - 1:
+            log(f"text step {step + 1}/{config.text_steps} loss {loss.item():.3f} accuracy "
+                + " ".join(f"{name} {value:.2f}" for name, value in accuracy.items()) + f" ({time.time() - start:.0f} s)")
+        if (checkpoint_every and (step + 1) % checkpoint_every == 0) or step == config.text_steps - 1:
+            text_encoder.save_pretrained(folder, safe_serialization=True)
+            torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
+    log(f"text: saved the encoder and its attribute heads after {config.text_steps} steps")
+
+
+def load_attribute_heads(out, width, device):
+    heads = AttributeHeads(width).to(device)
+    heads_file = os.path.join(out, "text_heads.pt")
+    if os.path.exists(heads_file):
+        heads.load_state_dict(torch.load(heads_file))
+    return heads
 
 
 def encoder_digest(vae):
@@ -287,6 +364,10 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         optimizer.load_state_dict(torch.load(optimizer_file))
         for group in optimizer.param_groups:  # the configured rate, not the one saved with the state
             group["lr"] = config.dit_lr
+    heads, heads_optimizer = None, None
+    if config.text_aux_weight:  # keeps the encoder saying what captions ask for (see AttributeHeads)
+        heads = load_attribute_heads(out, text_encoder.config.d_model, device)
+        heads_optimizer = torch.optim.AdamW(heads.parameters(), lr=config.dit_lr, weight_decay=0.01)
     cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
     spatial = 2 ** (len(vae.config.dim_mult) - 1)
     temporal = 2 ** sum(vae.config.temperal_downsample[:len(vae.config.dim_mult) - 1])
@@ -299,6 +380,8 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         text_encoder.save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
         transformer.save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
         torch.save(optimizer.state_dict(), optimizer_file)
+        if heads is not None:
+            torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
         with open(progress_file, "w") as f:
             json.dump({"steps": step, "seconds": previous_seconds + round(time.time() - start),
                        "max_sequence_length": config.max_sequence_length}, f)
@@ -315,12 +398,14 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
                                                                  spatial, temporal).to(device)
             weights = weight_cache.get(step % len(cache))
         else:
-            video, captions, truths = batch(config, seed + 3, step, config.dit_batch, with_truths=True)
+            video, captions, scenes, truths = batch(config, seed + 3, step, config.dit_batch, with_scenes=True,
+                                                    with_truths=True)
             with torch.no_grad():
                 x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
             weights = object_weights(config, truths, x0.shape, spatial, temporal).to(device) \
                 if config.object_loss_weight else None
-        captions = ["" if torch.rand((), generator=generator).item() < config.caption_dropout else c for c in captions]
+        dropped = [torch.rand((), generator=generator).item() < config.caption_dropout for _ in captions]
+        captions = ["" if drop else c for c, drop in zip(captions, dropped)]
         b, _, t, h, w = x0.shape
         u = torch.rand(b, generator=generator)
         sigma = (config.flow_shift * u / (1 + (config.flow_shift - 1) * u)).to(device)
@@ -341,15 +426,23 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
             left = config.dit_steps - step
             for group in optimizer.param_groups:
                 group["lr"] = config.dit_lr * min(1.0, left / config.dit_decay_steps)
-        context = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device)
+        context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
         prediction = transformer(hidden_states=xt, timestep=timesteps, encoder_hidden_states=context, return_dict=False)[0]
         loss = (((prediction - target) ** 2) * loss_mask).sum() / loss_mask.sum()
+        text_note = ""
+        if heads is not None:
+            text_loss, accuracy = heads.loss(context, lengths, [None if drop else scene for scene, drop in zip(scenes, dropped)])
+            loss = loss + config.text_aux_weight * text_loss
+            text_note = f" text {text_loss.item():.3f} (kind {accuracy.get('kind', 0):.2f})"
+            heads_optimizer.zero_grad(set_to_none=True)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
+        if heads is not None:
+            heads_optimizer.step()
         if step % 50 == 0 or step == config.dit_steps - 1:
-            log(f"dit step {step + 1}/{config.dit_steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+            log(f"dit step {step + 1}/{config.dit_steps} loss {loss.item():.4f}{text_note} ({time.time() - start:.0f} s)")
         if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < config.dit_steps:
             save(step + 1)
     save(config.dit_steps)
@@ -423,11 +516,14 @@ def main(argv=None):
     p.add_argument("--config", choices=sorted(CONFIGS), default="mini")
     p.add_argument("--out", required=True, help="working folder for the stages")
     p.add_argument("--export", help="pipeline folder to write (default OUT/pipeline)")
-    p.add_argument("--stage", choices=["all", "tokenizer", "vae", "vae-decoder", "dit", "export"], default="all")
+    p.add_argument("--stage", choices=["all", "tokenizer", "vae", "vae-decoder", "text", "dit", "export"], default="all")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--vae-steps", type=int)
+    p.add_argument("--text-steps", type=int, help="steps of the text encoder's attribute pretraining (--stage text)")
+    p.add_argument("--text-aux-weight", type=float,
+                   help="transformer stage: weight of the text encoder's attribute loss added to flow matching")
     p.add_argument("--dit-steps", type=int)
     p.add_argument("--latent-cache-clips", type=int)
     p.add_argument("--max-sequence-length", type=int, help="text tokens the transformer sees (prompts are zero-padded to it)")
@@ -451,6 +547,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
+                                      "text_steps": a.text_steps, "text_aux_weight": a.text_aux_weight,
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
                                       "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr,
                                       "dit_decay_steps": a.dit_decay_steps, "object_loss_weight": a.object_loss_weight,
@@ -474,6 +571,8 @@ def main(argv=None):
         train_vae(config, a.out, a.seed, a.device, a.resume_vae, a.checkpoint_every)
     if a.stage in ("all", "vae-decoder") and config.vae_decoder_steps:
         train_vae_decoder(config, a.out, a.seed, a.device, a.checkpoint_every)
+    if a.stage in ("all", "text") and config.text_steps:
+        train_text_encoder(config, a.out, a.seed, a.device, a.checkpoint_every)
     if a.stage in ("all", "dit"):
         train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume)
     if a.stage in ("all", "export"):

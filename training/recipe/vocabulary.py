@@ -23,3 +23,17 @@ def vocabulary() -> dict:
         "cameras": list(vocab.CAMERAS),
         "aspects": list(vocab.ASPECTS),
     }
+
+
+# The attributes of a scene a caption states, with their values in a fixed order: the classes of the
+# text encoder's attribute heads (train.AttributeHeads).
+ATTRIBUTES = {
+    "kind": vocab.KINDS,
+    "colour": vocab.COLOUR_NAMES,
+    "count": vocab.COUNTS,
+    "motion": vocab.MOTIONS,
+    "speed": vocab.SPEEDS + (vocab.NO_SPEED,),
+    "background": vocab.BACKGROUNDS,
+    "camera": vocab.CAMERAS,
+    "camera_speed": vocab.SPEEDS + (vocab.NO_SPEED,),
+}
