@@ -384,7 +384,7 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
             torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
         with open(progress_file, "w") as f:
             json.dump({"steps": step, "seconds": previous_seconds + round(time.time() - start),
-                       "max_sequence_length": config.max_sequence_length}, f)
+                       "max_sequence_length": config.max_sequence_length, "flow_shift": config.flow_shift}, f)
         log(f"dit: saved text encoder and transformer after {step} steps")
 
     start = time.time()
@@ -451,28 +451,36 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
 def export(config, out, destination):
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
     from transformers import UMT5EncoderModel
-    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=config.flow_shift,
+    # The shift the transformer last trained with (see --flow-shift), for the sampler's steps.
+    progress_file = os.path.join(out, "dit_progress.json")
+    progress = {}
+    if os.path.exists(progress_file):
+        with open(progress_file) as f:
+            progress = json.load(f)
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
+                                        flow_shift=progress.get("flow_shift", config.flow_shift),
                                         solver_order=2, solver_type="bh2", lower_order_final=True, final_sigmas_type="zero")
     transformer = WanTransformer3DModel.from_pretrained(os.path.join(out, "transformer"))
     # diffusers' per-token timestep expansion (Wan 2.2 TI2V) assumes 2x2 patches; with other patches
     # the folder asks for one timestep per step, which is the same thing for text-to-video.
     expand = tuple(transformer.config.patch_size[1:]) == (2, 2)
+    vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae"))
+    # WanPipeline sizes its latents by these (diffusers' defaults are Wan 2.1's 8x and 4x); the `cpu`
+    # VAE compresses 4x in space, and with the default diffusers made latents for the wrong size.
+    levels = len(vae.config.dim_mult) - 1
+    vae.register_to_config(scale_factor_spatial=2 ** levels,
+                           scale_factor_temporal=2 ** sum(vae.config.temperal_downsample[:levels]))
     pipe = WanPipeline(tokenizer=load_tokenizer(out),
                        text_encoder=UMT5EncoderModel.from_pretrained(os.path.join(out, "text_encoder")),
-                       vae=AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")),
+                       vae=vae,
                        transformer=transformer, scheduler=scheduler, expand_timesteps=expand)
     if os.path.exists(destination):
         shutil.rmtree(destination)
     pipe.save_pretrained(destination, safe_serialization=True)
     shutil.copy(os.path.join(out, "tokenizer", "spiece.model"), os.path.join(destination, "tokenizer", "spiece.model"))
     # The text length the transformer last trained with: it only behaves with the padding it learned.
-    max_sequence_length, transformer_steps = config.max_sequence_length, None
-    progress_file = os.path.join(out, "dit_progress.json")
-    if os.path.exists(progress_file):
-        with open(progress_file) as f:
-            progress = json.load(f)
-        max_sequence_length = progress.get("max_sequence_length", max_sequence_length)
-        transformer_steps = progress.get("steps")
+    max_sequence_length = progress.get("max_sequence_length", config.max_sequence_length)
+    transformer_steps = progress.get("steps")
     with open(os.path.join(destination, "moviola.json"), "w") as f:
         json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
                    "output_short_side": config.output_short_side or config.short_side,
@@ -507,7 +515,12 @@ def import_pipeline(source, out, transformer_steps=None):
     if os.path.exists(os.path.join(out, "dit_optimizer.pt")):
         os.remove(os.path.join(out, "dit_optimizer.pt"))
     with open(os.path.join(out, "dit_progress.json"), "w") as f:
-        json.dump({"steps": steps, "seconds": 0, "max_sequence_length": card.get("max_sequence_length")}, f)
+        progress = {"steps": steps, "seconds": 0, "max_sequence_length": card.get("max_sequence_length")}
+        scheduler_file = os.path.join(source, "scheduler", "scheduler_config.json")
+        if os.path.isfile(scheduler_file):
+            with open(scheduler_file) as g:
+                progress["flow_shift"] = json.load(g).get("flow_shift")
+        json.dump({k: v for k, v in progress.items() if v is not None}, f)
     log(f"imported {source} into {out} (transformer trained {steps} steps)")
 
 
@@ -528,6 +541,9 @@ def main(argv=None):
     p.add_argument("--latent-cache-clips", type=int)
     p.add_argument("--max-sequence-length", type=int, help="text tokens the transformer sees (prompts are zero-padded to it)")
     p.add_argument("--dit-lr", type=float)
+    p.add_argument("--flow-shift", type=float,
+                   help="transformer stage: the shift of its noise levels (higher: more steps near pure noise, where "
+                        "a clip's content is decided); the export's sampler uses the one trained last")
     p.add_argument("--dit-decay-steps", type=int, help="lower the transformer's rate linearly to zero over its last N steps")
     p.add_argument("--object-loss-weight", type=float, help="extra loss weight on latent cells covered by objects")
     p.add_argument("--vae-object-weights", action="store_true", default=None,
@@ -549,7 +565,7 @@ def main(argv=None):
     overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
                                       "text_steps": a.text_steps, "text_aux_weight": a.text_aux_weight,
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
-                                      "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr,
+                                      "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr, "flow_shift": a.flow_shift,
                                       "dit_decay_steps": a.dit_decay_steps, "object_loss_weight": a.object_loss_weight,
                                       "vae_object_weights": a.vae_object_weights,
                                       "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,

@@ -31,6 +31,9 @@ def test_stages_write_a_diffusers_pipeline(exported):
         assert (exported / part).is_file(), part
     vae = json.loads((exported / "vae" / "config.json").read_text())
     assert len(vae["latents_mean"]) == vae["z_dim"] and all(s > 0 for s in vae["latents_std"])
+    assert vae["scale_factor_spatial"] == 2 ** (len(vae["dim_mult"]) - 1)  # what WanPipeline sizes latents by
+    scheduler = json.loads((exported / "scheduler" / "scheduler_config.json").read_text())
+    assert scheduler["flow_shift"] == 3.0  # the smoke configuration's, recorded by the transformer stage
 
 
 def test_diffusers_loads_and_runs_the_export(exported):
@@ -69,12 +72,14 @@ def test_an_export_imports_and_training_goes_on(exported, tmp_path):
     out = tmp_path / "again"
     train.main(["--config", "smoke", "--out", str(out), "--import-pipeline", str(exported)])
     progress = json.loads((out / "dit_progress.json").read_text())
-    assert progress["steps"] == 3 and progress["max_sequence_length"] == 32
+    assert progress["steps"] == 3 and progress["max_sequence_length"] == 32 and progress["flow_shift"] == 3.0
     before = (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
     assert before == (exported / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
-    train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "4"])
+    train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "4", "--flow-shift", "5"])
     assert json.loads((out / "dit_progress.json").read_text())["steps"] == 4
     assert (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes() != before
+    train.main(["--config", "smoke", "--out", str(out), "--stage", "export", "--export", str(tmp_path / "export")])
+    assert json.loads((tmp_path / "export" / "scheduler" / "scheduler_config.json").read_text())["flow_shift"] == 5.0
 
 
 def test_import_refuses_a_folder_that_is_not_an_export(tmp_path):
