@@ -22,11 +22,19 @@ import torch
 
 from .configs import CONFIGS
 from .data import batch, caption_at, caption_corpus, scene_at, truths_for
-from .vocabulary import vocabulary
+from .vocabulary import ATTRIBUTES, vocabulary
 
 
 def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def optimizer_step(optimizer, loss, parameters):
+    """One update: gradients of `loss`, clipped to norm 1 over `parameters`, applied."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    optimizer.step()
 
 
 def train_tokenizer(config, out, seed):
@@ -74,10 +82,7 @@ def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_e
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
         loss = reconstruction_error(config, reconstruction, video, truths) + 1e-6 * posterior.kl().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        optimizer.step()
+        optimizer_step(optimizer, loss, vae.parameters())
         if step % 50 == 0 or step == steps - 1:
             log(f"vae step {step + 1}/{steps} ({frames or config.frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
         if save_to and save_every and (step + 1) % save_every == 0 and step + 1 < steps:
@@ -150,7 +155,6 @@ class AttributeHeads(torch.nn.Module):
 
     def __init__(self, width):
         super().__init__()
-        from .vocabulary import ATTRIBUTES
         self.attributes = ATTRIBUTES
         self.heads = torch.nn.ModuleDict({name: torch.nn.Linear(width, len(values)) for name, values in ATTRIBUTES.items()})
 
@@ -193,10 +197,7 @@ def train_text_encoder(config, out, seed, device, checkpoint_every=0):
         captions = [caption_at(scene, seed + 12, step * config.text_batch + i) for i, scene in enumerate(scenes)]
         context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
         loss, accuracy = heads.loss(context, lengths, scenes)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
+        optimizer_step(optimizer, loss, parameters)
         if step % 50 == 0 or step == config.text_steps - 1:
             log(f"text step {step + 1}/{config.text_steps} loss {loss.item():.3f} accuracy "
                 + " ".join(f"{name} {value:.2f}" for name, value in accuracy.items()) + f" ({time.time() - start:.0f} s)")
@@ -246,10 +247,7 @@ def train_vae_decoder(config, out, seed, device, checkpoint_every=0):
         with torch.no_grad():
             latents = vae.encode(video).latent_dist.mode()
         loss = reconstruction_error(config, vae.decode(latents).sample, video, truths)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
+        optimizer_step(optimizer, loss, trainable)
         if step % 10 == 0 or step == config.vae_decoder_steps - 1:
             log(f"vae decoder step {step + 1}/{config.vae_decoder_steps} ({config.frames} frames) loss {loss.item():.4f} "
                 f"({time.time() - start:.0f} s)")
