@@ -243,7 +243,7 @@ public enum Watermark {
             return zip(residual, energy).map { $0 / ($1 + floor).squareRoot() }
         }
 
-        static let scales: [Double] = [1.0, 0.975, 1.025, 0.95, 1.05, 1.075, 1.1, 1.111, 1.125, 1.15, 1.175, 1.2, 0.9]
+        public static let scales: [Double] = [1.0, 0.975, 1.025, 0.95, 1.05, 1.075, 1.1, 1.111, 1.125, 1.15, 1.175, 1.2, 0.9]
 
         /// Soft values of the coded bits from the per-position correlations, scaled to unit noise.
         static func softBits(_ r: [Float]) -> [Float] {
@@ -257,7 +257,9 @@ public enum Watermark {
             return scale > 0 ? soft.map { $0 / scale } : soft
         }
 
-        public func detect(diagnosing expected: UInt64? = nil) -> Detection? {
+        /// Searches the accumulated frames at the given period scales (all of `scales` for a copy that may have been
+        /// cropped or resized; `[1]` for a file known to be at its rendered size).
+        public func detect(scales: [Double] = Detector.scales, diagnosing expected: UInt64? = nil) -> Detection? {
             guard frames > 0, min(width, height) >= 32 else { return nil }
             let g = Watermark.grid, spc = Watermark.samplesPerCell, n = g * spc
             let q: [Float] = (0..<spc).map { a in
@@ -269,7 +271,7 @@ public enum Watermark {
             var bestBelowThreshold: (z: Float, scale: Double, r: [Float])?
             let residual = Self.whitenedResidual(sum.map { $0 / Float(frames) }, width: width, height: height,
                                                 radius: max(1, Int(Watermark.cellSize(width: width, height: height).rounded())))
-            for scale in Self.scales {
+            for scale in scales {
                 let period = Double(g) * Watermark.cellSize(width: width, height: height) * scale
                 guard period <= Double(max(width, height)) else { continue }
                 // Fold the mean frame onto one period, n×n samples.
@@ -293,31 +295,39 @@ public enum Watermark {
                 }
                 mean /= max(filled, 1)
                 for i in 0..<folded.count { folded[i] = count[i] > 0 ? folded[i] - mean : 0 }
-                // Every cyclic shift, in quarter cells.
-                var r = [Float](repeating: 0, count: g * g)
+                // All 256 correlations at one cyclic shift (in quarter cells), or only those of the listed positions.
+                func correlations(_ ox: Int, _ oy: Int, positions: ArraySlice<Int>) -> [Float] {
+                    var r = [Float](repeating: 0, count: g * g)
+                    for p in positions {
+                        let (j, i) = (p / g, p % g)
+                        var acc: Float = 0
+                        for b in 0..<spc {
+                            let row = ((oy + j * spc + b) % n) * n
+                            var line: Float = 0
+                            for a in 0..<spc { line += folded[row + (ox + i * spc + a) % n] * q[a] }
+                            acc += line * q[b]
+                        }
+                        r[p] = acc
+                    }
+                    return r
+                }
+                let syncOrder = order.prefix(Watermark.syncPositions)
                 for oy in 0..<n {
                     for ox in 0..<n {
-                        for j in 0..<g {
-                            for i in 0..<g {
-                                var acc: Float = 0
-                                for b in 0..<spc {
-                                    let row = ((oy + j * spc + b) % n) * n
-                                    var line: Float = 0
-                                    for a in 0..<spc { line += folded[row + (ox + i * spc + a) % n] * q[a] }
-                                    acc += line * q[b]
-                                }
-                                r[j * g + i] = acc
-                            }
-                        }
+                        // The sync pattern first; the data positions only where it matches.
+                        let sync = correlations(ox, oy, positions: syncOrder)
                         var dot: Float = 0, energy: Float = 0
-                        for rank in 0..<Watermark.syncPositions {
-                            let p = order[rank]
-                            dot += signs[p] * r[p]
-                            energy += r[p] * r[p]
+                        for p in syncOrder {
+                            dot += signs[p] * sync[p]
+                            energy += sync[p] * sync[p]
                         }
                         guard energy > 0 else { continue }
                         let z = dot / energy.squareRoot()
-                        if z > Watermark.syncThreshold { candidates.append((z, scale, r)) } else if expected != nil, z > (bestBelowThreshold?.z ?? -.infinity) { bestBelowThreshold = (z, scale, r) }
+                        if z > Watermark.syncThreshold {
+                            candidates.append((z, scale, correlations(ox, oy, positions: order[...])))
+                        } else if expected != nil, z > (bestBelowThreshold?.z ?? -.infinity) {
+                            bestBelowThreshold = (z, scale, correlations(ox, oy, positions: order[...]))
+                        }
                     }
                 }
             }

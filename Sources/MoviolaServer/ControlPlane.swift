@@ -450,7 +450,8 @@ public final class ControlPlane: JobSource, Sendable {
         let outputVerdict = policies.policy.judgeOutput(prompt: spec.prompt, negativePrompt: spec.negativePrompt,
                                                         frames: ImageFacts(faces: mostFaces))
         if !outputVerdict.allowed { throw OutputWithheld(verdict: outputVerdict) }
-        guard let detection = detector.detect() else {
+        // The file is at the size the job asked for (checked above), so the watermark's period is the rendered one.
+        guard let detection = detector.detect(scales: [1]) else {
             throw WorkFailure(.invalid, "the worker's file carries no readable watermark; it is not published")
         }
         guard detection.id == generation.contentID else {

@@ -77,6 +77,10 @@ public struct RenderResult: Sendable {
     /// SHA-256 of the generated 8-bit frames at the file's size and rate, before the label and
     /// watermark: equal for equal settings, model and build, whatever the ProduceID.
     public var framesSHA256: String
+    /// Peak amplitude of the file's watermark in 8-bit levels: the default, or higher where the content hid it.
+    public var watermarkStrength: Float
+    /// Whether the written file's watermark reads back as its content ID (false only if the strongest mark failed too).
+    public var watermarkReadable: Bool
 }
 
 /// Turns settings into a finished MP4: the pipeline generates, frames are upscaled and blended to the
@@ -106,7 +110,7 @@ public struct ClipRenderer: Sendable {
         rawFrames: ((Frames) -> Void)? = nil, events: (RenderEvent) throws -> Void = { _ in }
     ) throws -> RenderResult {
         let (width, height) = (settings.width, settings.height)
-        let (fileWidth, fileHeight, fileFPS) = (settings.outputWidth, settings.outputHeight, settings.outputFPS)
+        let (fileWidth, fileHeight) = (settings.outputWidth, settings.outputHeight)
         var request = GenerationRequest(prompt: settings.prompt, negativePrompt: settings.negativePrompt, frames: settings.frames,
                                         width: width, height: height, steps: settings.steps, guidanceScale: settings.guidance,
                                         seed: settings.seed, scheduler: settings.scheduler)
@@ -121,24 +125,12 @@ public struct ClipRenderer: Sendable {
             }
             request.firstFrame = tensor
         }
-        let label = try marks.labelText.map { try VisibleLabel(text: $0, width: fileWidth, height: fileHeight, framesPerSecond: fileFPS) }
-        let watermark = Watermark.Embedder(width: fileWidth, height: fileHeight, id: marks.contentID)
-        var frameIndex = 0
-        var hash = SHA256()
-        func mark(_ frame: RGBImage) -> RGBImage {
-            defer { frameIndex += 1 }
-            let labelled = label?.apply(to: frame, frameIndex: frameIndex) ?? frame
-            return watermark.apply(labelled)
-        }
-        let writer = try MP4Writer(path: path, width: fileWidth, height: fileHeight,
-                                   options: VideoEncodingOptions(framesPerSecond: fileFPS, crf: settings.crf,
-                                                                 metadata: ["comment": marks.comment, "AIGC": marks.aigcJSON]))
+        // Generated frames at the model's size, kept so the file can be written again with a stronger
+        // watermark if this clip's content hides the default one (a few small frames per clip).
+        var generated: [RGBImage] = []
+        var clip = try ClipFileWriter(settings: settings, marks: marks, strength: Watermark.defaultStrength, to: path)
         do {
-            for frame in earlierClip { try writer.append(mark(frame)) }
-            // The first generated frame reproduces the earlier clip's last one; it is not repeated.
-            var skipFirstGenerated = !earlierClip.isEmpty
-            var rateConverter = FrameRateConverter(from: settings.fps, to: fileFPS)
-            let upscaled = (fileWidth, fileHeight) != (width, height)
+            for frame in earlierClip { try clip.appendMarked(frame) }
             try pipeline.generate(request, compute: compute, progress: { stage in
                 switch stage {
                 case .encodingText: try events(.encodingText)
@@ -157,23 +149,93 @@ public struct ClipRenderer: Sendable {
                 try chunk.data.withUnsafeBufferPointer { buffer in
                     for f in 0..<chunk.count {
                         let frame = UnsafeBufferPointer(rebasing: buffer[(f * size)..<((f + 1) * size)])
-                        var image = RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame)
-                        if upscaled { image = image.resizedToFill(width: fileWidth, height: fileHeight) }
-                        var converted = rateConverter.push(image)
-                        if skipFirstGenerated { converted.removeFirst(); skipFirstGenerated = false }
-                        for frame in converted {
-                            hash.update(data: frame.pixels)
-                            try writer.append(mark(frame))
-                        }
+                        let image = RGBImage(width: chunk.width, height: chunk.height, unitFloats: frame)
+                        generated.append(image)
+                        try clip.appendGenerated(image)
                     }
                 }
             })
-            try writer.finish()
+            try clip.finish()
+            var strength = Watermark.defaultStrength
+            var readable = Self.watermarkReads(path: path, id: marks.contentID)
+            // Busy or clipped content can drown the default amplitude; each retry writes the same frames with a stronger mark.
+            for factor: Float in [2, 3] where !readable && min(fileWidth, fileHeight) >= 64 {
+                strength = Watermark.defaultStrength * factor
+                var again = try ClipFileWriter(settings: settings, marks: marks, strength: strength, to: path)
+                for frame in earlierClip { try again.appendMarked(frame) }
+                for frame in generated { try again.appendGenerated(frame) }
+                try again.finish()
+                readable = Self.watermarkReads(path: path, id: marks.contentID)
+            }
+            return RenderResult(framesWritten: clip.framesWritten, framesSHA256: clip.framesSHA256,
+                                watermarkStrength: strength, watermarkReadable: readable)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
-        return RenderResult(framesWritten: writer.framesWritten,
-                            framesSHA256: hash.finalize().map { String(format: "%02x", $0) }.joined())
     }
+
+    /// Whether the file at `path` decodes to a watermark carrying `id`, as a verifier reading the file would find it.
+    static func watermarkReads(path: String, id: UInt64) -> Bool {
+        var detector = Watermark.Detector()
+        guard (try? MediaReader.decode(path: path, { detector.add($0) })) != nil else { return false }
+        return detector.detect(scales: [1])?.id == id
+    }
+}
+
+/// Writes one clip file: earlier frames as they are, generated frames upscaled and blended to the
+/// file's size and rate; every frame labelled and watermarked.
+struct ClipFileWriter {
+    let writer: MP4Writer
+    let label: VisibleLabel?
+    let watermark: Watermark.Embedder
+    let upscaled: Bool
+    var rateConverter: FrameRateConverter
+    var frameIndex = 0
+    var hash = SHA256()
+    /// The first generated frame of an extension reproduces the earlier clip's last one; it is not repeated.
+    var skipFirstGenerated = false
+    let outputWidth: Int
+    let outputHeight: Int
+
+    init(settings: RenderSettings, marks: OutputMarks, strength: Float, to path: String) throws {
+        (outputWidth, outputHeight) = (settings.outputWidth, settings.outputHeight)
+        label = try marks.labelText.map { try VisibleLabel(text: $0, width: settings.outputWidth, height: settings.outputHeight,
+                                                           framesPerSecond: settings.outputFPS) }
+        watermark = Watermark.Embedder(width: settings.outputWidth, height: settings.outputHeight, id: marks.contentID, strength: strength)
+        upscaled = (settings.outputWidth, settings.outputHeight) != (settings.width, settings.height)
+        rateConverter = FrameRateConverter(from: settings.fps, to: settings.outputFPS)
+        writer = try MP4Writer(path: path, width: settings.outputWidth, height: settings.outputHeight,
+                               options: VideoEncodingOptions(framesPerSecond: settings.outputFPS, crf: settings.crf,
+                                                             metadata: ["comment": marks.comment, "AIGC": marks.aigcJSON]))
+    }
+
+    var framesWritten: Int { writer.framesWritten }
+    var framesSHA256: String { hash.finalize().map { String(format: "%02x", $0) }.joined() }
+
+    /// A frame of the clip being extended (already at the file's size).
+    mutating func appendMarked(_ frame: RGBImage) throws {
+        skipFirstGenerated = true
+        try appendMarkedFrame(frame)
+    }
+
+    /// A frame the model generated, at the model's size and rate.
+    mutating func appendGenerated(_ frame: RGBImage) throws {
+        var image = frame
+        if upscaled { image = image.resizedToFill(width: outputWidth, height: outputHeight) }
+        var converted = rateConverter.push(image)
+        if skipFirstGenerated, !converted.isEmpty { converted.removeFirst(); skipFirstGenerated = false }
+        for frame in converted {
+            hash.update(data: frame.pixels)
+            try appendMarkedFrame(frame)
+        }
+    }
+
+    private mutating func appendMarkedFrame(_ frame: RGBImage) throws {
+        let labelled = label?.apply(to: frame, frameIndex: frameIndex) ?? frame
+        frameIndex += 1
+        try writer.append(watermark.apply(labelled))
+    }
+
+    func finish() throws { try writer.finish() }
 }

@@ -293,10 +293,8 @@ struct Generate: ParsableCommand {
             }
             try provenance.sign(path: partial, modelName: "Moviola/\((folder.path as NSString).lastPathComponent)",
                                 durationMilliseconds: result.framesWritten * 1000 / fileFPS, ingredients: ingredients)
-            // As the server will before publishing: the written file's watermark must decode to its own ID.
-            var detector = Watermark.Detector()
-            try MediaReader.decode(path: partial) { detector.add($0) }
-            watermarkVerified = detector.detect()?.id == provenance.contentID
+            // The renderer read the written file back (as the server does before publishing) and strengthened the mark if needed.
+            watermarkVerified = result.watermarkReadable
             if disableVisibleLabel {
                 try FileManager.default.createDirectory(atPath: MoviolaData.path, withIntermediateDirectories: true)
                 try AuditTrail.append(directory: MoviolaData.path, ["event": "visible_label_disabled", "produce_id": provenance.produceID,
@@ -318,7 +316,7 @@ struct Generate: ParsableCommand {
         if !quiet {
             let generated = (fileWidth, fileHeight, fileFPS) == (width, height, fps) ? ""
                 : String(format: " (generated at %dx%d, %d fps)", width, height, fps)
-            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark (\(watermarkVerified ? "read back" : "embedded")), signed C2PA manifest")
+            notice("ProduceID \(provenance.produceID): visible label \(disableVisibleLabel ? "off (operator setting)" : "on"), AIGC metadata, watermark (\(watermarkVerified ? "read back" : "embedded")\(result.watermarkStrength > Watermark.defaultStrength ? String(format: ", strengthened %.0fx for this content", result.watermarkStrength / Watermark.defaultStrength) : "")), signed C2PA manifest")
             notice(String(format: "wrote %@: %d frames, %dx%d, %d fps (%.1f s of video)%@ in %.1f s",
                           output, result.framesWritten, fileWidth, fileHeight, fileFPS, Double(result.framesWritten) / Double(fileFPS),
                           generated, Date().timeIntervalSince(start)))

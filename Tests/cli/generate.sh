@@ -39,6 +39,12 @@ check "tiled VAE decode" "$bin" generate "a red ball bounces" --model "$fixture"
 check "extend a clip" "$bin" generate "the ball rolls on" --model "$fixture" --extend "$work/a.mp4" -o "$work/x.mp4" --frames 9 --steps 2 --quiet
 probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$work/x.mp4")
 check "ffprobe: extension keeps the size and appends 8 frames" test "$probe" = "64,48,25"
+# Static pixel noise (±18 levels) in the clip being extended hides the default watermark amplitude: the
+# renderer reads its own file back and writes it again with a stronger mark, which a verifier then finds.
+ffmpeg -v error -y -f lavfi -i "nullsrc=s=448x256:r=16,geq=lum=128+18*(random(1)-0.5)*2:cb=128:cr=128" -frames:v 1 "$work/noise.png" \
+  && ffmpeg -v error -y -loop 1 -i "$work/noise.png" -t 2 -r 16 -pix_fmt yuv420p -c:v libx264 -crf 12 "$work/noise.mp4"
+check "content that hides the watermark gets a stronger one" bash -c "'$bin' generate 'the ball rolls on' --model '$fixture' --extend '$work/noise.mp4' -o '$work/n.mp4' --frames 9 --steps 2 2>&1 | grep -q 'watermark (read back, strengthened 2x'"
+check "a verifier reads the strengthened watermark" bash -c "'$bin' verify '$work/n.mp4' | grep -q '^watermark  detected: ProduceID'"
 check "upscaled, frame-interpolated output" "$bin" generate "a red ball bounces" --model "$fixture" -o "$work/u.mp4" --frames 9 --fps 8 --size 64x48 --output-resolution 96 --output-fps 16 --steps 2 --quiet
 probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/u.mp4")
 check "ffprobe: 128x96 16 fps 17 frames from 9 generated at 8 fps" test "$probe" = "128,96,16/1,17"
