@@ -1234,7 +1234,8 @@ def default_binary() -> str:
 
 
 def generate(binary: str, model: str, prompt: str, seed: int, aspect: str, out_dir: Path, name: str,
-             short_side: int, frames: int, fps: int, steps: int | None) -> tuple[np.ndarray, float]:
+             short_side: int, frames: int, fps: int, steps: int | None,
+             guidance: float | None = None) -> tuple[np.ndarray, float]:
     """Runs `moviola generate` (size, frame count and fps passed explicitly, so an engine that
     predates model-card defaults agrees with the oracle) and returns the raw frames."""
     raw = out_dir / f"{name}.safetensors"
@@ -1246,6 +1247,8 @@ def generate(binary: str, model: str, prompt: str, seed: int, aspect: str, out_d
            "--frames", str(frames), "--fps", str(fps)]
     if steps:
         cmd += ["--steps", str(steps)]
+    if guidance is not None:
+        cmd += ["--guidance", str(guidance)]
     env = dict(os.environ)
     env.setdefault("MOVIOLA_HOME", str(REPO))
     t0 = time.time()
@@ -1356,7 +1359,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.oracle_only:
             for lang in ("en", "zh"):
                 video, secs = generate(binary, args.model, p[lang], p["seed"], scene.aspect, work,
-                                       f"{p['id']:03d}-{lang}", short, frames, fps, args.steps)
+                                       f"{p['id']:03d}-{lang}", short, frames, fps, args.steps, args.guidance)
                 model_frames[lang] = video
                 log(f"[{p['id'] + 1}/{len(prompts)}] {lang} {video.shape[2]}x{video.shape[1]}x{video.shape[0]}"
                     f" {secs:.1f} s: {p[lang]}")
@@ -1396,7 +1399,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "config": {"count": args.count, "prompt_set": args.prompt_set, "short_side": short, "frames": frames,
                    "fps": fps, "model": args.model,
                    "moviola": None if args.oracle_only else (args.moviola or default_binary()),
-                   "steps": args.steps, "compensation": args.compensation, "calibration_per_cell": args.calibration,
+                   "steps": args.steps, "guidance": args.guidance, "compensation": args.compensation, "calibration_per_cell": args.calibration,
                    "oracle_degrade": oracle_degrade},
         "kind_measured": kind_measured,
         "kind_note": (None if kind_measured else
@@ -1477,6 +1480,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oracle-only", action="store_true", help="only analyse the world renderer's clips (no model)")
     ap.add_argument("--work", help="folder for generated clips (reused on a re-run); default: a temporary folder")
     ap.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
+    ap.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: moviola generate's)")
     ap.add_argument("--frames", type=int, help="frame count (default: the model's moviola.json, else 17)")
     ap.add_argument("--short-side", type=int,
                     help="short side in pixels (default: the model's moviola.json, else 64)")
