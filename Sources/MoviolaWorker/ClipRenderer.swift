@@ -130,7 +130,7 @@ public struct ClipRenderer: Sendable {
         var generated: [RGBImage] = []
         var clip = try ClipFileWriter(settings: settings, marks: marks, strength: Watermark.defaultStrength, to: path)
         do {
-            for frame in earlierClip { try clip.appendMarked(frame) }
+            for frame in earlierClip { try clip.appendEarlier(frame) }
             try pipeline.generate(request, compute: compute, progress: { stage in
                 switch stage {
                 case .encodingText: try events(.encodingText)
@@ -162,7 +162,7 @@ public struct ClipRenderer: Sendable {
             for factor: Float in [2, 3] where !readable && min(fileWidth, fileHeight) >= 64 {
                 strength = Watermark.defaultStrength * factor
                 var again = try ClipFileWriter(settings: settings, marks: marks, strength: strength, to: path)
-                for frame in earlierClip { try again.appendMarked(frame) }
+                for frame in earlierClip { try again.appendEarlier(frame) }
                 for frame in generated { try again.appendGenerated(frame) }
                 try again.finish()
                 readable = Self.watermarkReads(path: path, id: marks.contentID)
@@ -214,7 +214,7 @@ struct ClipFileWriter {
     var framesSHA256: String { hash.finalize().map { String(format: "%02x", $0) }.joined() }
 
     /// A frame of the clip being extended (already at the file's size).
-    mutating func appendMarked(_ frame: RGBImage) throws {
+    mutating func appendEarlier(_ frame: RGBImage) throws {
         skipFirstGenerated = true
         try appendMarkedFrame(frame)
     }
