@@ -70,6 +70,18 @@ def load_tokenizer(out):
                                    pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
 
 
+KL_WEIGHT = 1e-6
+
+
+def kl_penalty(posterior, video):
+    """The VAE's KL term, per element of the clip like the reconstruction error (a mean), so that
+    KL_WEIGHT means what it does in the usual recipes (a sum over pixels against a sum over latents).
+    Summed over latents against a mean over pixels, it weighed 10^5 to 10^6 times more: the first VAE
+    learned a posterior noise (std 0.5-1.0 per channel) as large as its latents' spread (0.2-1.3), so
+    its encoder kept only what survives that noise, and objects came back as grey blobs."""
+    return KL_WEIGHT * posterior.kl().sum() / video.numel()
+
+
 def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_every=0):
     """One run of VAE training: reconstruction + tiny KL, on `frames`-frame clips; saved to `save_to`
     every `save_every` steps, so an interrupted run keeps its progress (the latent statistics in
@@ -81,7 +93,7 @@ def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_e
         video = video.to(device)
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
-        loss = reconstruction_error(config, reconstruction, video, truths) + 1e-6 * posterior.kl().mean()
+        loss = reconstruction_error(config, reconstruction, video, truths) + kl_penalty(posterior, video)
         optimizer_step(optimizer, loss, vae.parameters())
         if step % 50 == 0 or step == steps - 1:
             log(f"vae step {step + 1}/{steps} ({frames or config.frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")

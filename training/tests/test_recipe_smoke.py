@@ -120,3 +120,21 @@ def test_attribute_loss_skips_dropped_captions():
     assert loss.item() == 0 and accuracy == {}
     loss, accuracy = heads.loss(context, lengths, [scene_at(0, 0, "1:1"), None])
     assert loss.item() > 0 and set(accuracy) == set(train.AttributeHeads(8).heads)
+
+
+def test_the_vae_kl_term_is_per_element_like_the_reconstruction_error():
+    from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+    # A posterior with std 0.7 and means of spread 0.7 (what the first VAE learned): per latent
+    # element its KL is about 0.35 nats, so with weight 1e-6 the penalty must be about 3.5e-7 of a
+    # reconstruction error that is a mean over pixels, whatever the clip's size.
+    for frames, height in [(5, 16), (41, 64)]:
+        video = torch.zeros(2, 3, frames, height, height)
+        latent_shape = (2, 4, (frames - 1) // 4 + 1, height // 4, height // 4)
+        mean = torch.full(latent_shape, 0.7)
+        logvar = torch.full(latent_shape, 2 * np.log(0.7))
+        posterior = DiagonalGaussianDistribution(torch.cat([mean, logvar], dim=1))
+        per_latent = 0.5 * (0.49 + 0.49 - 1 - 2 * np.log(0.7))
+        latents_per_pixel = np.prod(latent_shape) / video.numel()
+        expected = train.KL_WEIGHT * per_latent * latents_per_pixel
+        assert train.kl_penalty(posterior, video).item() == pytest.approx(expected, rel=1e-4)
+        assert train.kl_penalty(posterior, video).item() < 1e-6
