@@ -33,9 +33,12 @@ public struct ModelCard: Decodable, Sendable {
     /// Wan's releases use 512.
     public let maxSequenceLength: Int?
     public let vocabulary: Vocabulary?
+    /// What the model cannot do yet, in a sentence for users (written after benchmarking it);
+    /// `moviola generate` and `moviola models` print it, the models API returns it.
+    public let limits: String?
 
     enum CodingKeys: String, CodingKey {
-        case config, shortSide = "short_side", frames, fps, steps, vocabulary
+        case config, shortSide = "short_side", frames, fps, steps, vocabulary, limits
         case outputShortSide = "output_short_side", outputFPS = "output_fps"
         case maxSequenceLength = "max_sequence_length"
     }

@@ -74,6 +74,7 @@ public struct ModelInfo: Sendable {
             "camera_control": ["axes": CameraControl.axes, "range": [-10, 10],
                                "how": "one axis at a time; the move is added to the prompt in the words the model was trained on"],
         ]
+        if let limits = card?.limits { result["limits"] = limits }
         if let v = card?.vocabulary {
             result["vocabulary"] = [
                 "objects": v.kinds.mapValues { ["en": $0.en, "zh": $0.zh] },

@@ -191,9 +191,11 @@ struct Generate: ParsableCommand {
             throw EngineError("\(error.message); latents-only generation: --prompt-embeds FILE --output-latents FILE")
         }
         if !quiet { notice(String(format: "loaded %@ in %.1f s", folder.path, Date().timeIntervalSince(loadStart))) }
-        if let card = try ModelCard.load(folder: folder.path), card.vocabulary != nil, card.knownConcepts(in: prompt).isEmpty {
+        let card = try ModelCard.load(folder: folder.path)
+        if let card, card.vocabulary != nil, card.knownConcepts(in: prompt).isEmpty {
             notice("warning: this model knows none of the objects, colours or backgrounds in the prompt, so the clip will not follow it; `moviola models` lists what it can draw")
         }
+        if let limits = card?.limits, !quiet { notice("limits of this model: \(limits)") }
 
         var earlierClip: [RGBImage] = []
         var earlierFPS: Int?

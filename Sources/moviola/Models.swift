@@ -38,6 +38,7 @@ struct Models: ParsableCommand {
             }
             print("defaults: short side \(card.shortSide.map(String.init) ?? "-") px, \(card.frames.map(String.init) ?? "-") frames at \(card.fps.map(String.init) ?? "-") fps, \(card.steps.map(String.init) ?? "-") steps"
                   + (card.outputShortSide.map { side in "; written at \(side) px short side, \(card.outputFPS ?? card.fps ?? 16) fps" } ?? ""))
+            if let limits = card.limits { print("limits: \(limits)") }
             guard let v = card.vocabulary else { return }
             func table(_ name: String, _ terms: [String: ModelCard.Terms]) {
                 print("\(name):")

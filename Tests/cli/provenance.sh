@@ -30,6 +30,13 @@ check "ca init refuses to overwrite" bash -c "! '$bin' ca init 2>/dev/null"
 check "generate with the bundled model's defaults" "$bin" generate "three yellow stars rotate slowly on a night sky" -o "$work/a.mp4" --quiet
 probe=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames,r_frame_rate -of csv=p=0 "$work/a.mp4")
 check "default clip: 5 s at 16 fps, 896x512" test "$probe" = "896,512,16/1,81"
+# The bundled model says what it cannot do yet, and warns about prompts outside its vocabulary.
+"$bin" models > "$work/models.txt" 2>&1
+check "models states the bundled model's limits" grep -q "^limits: a CPU-trained preview" "$work/models.txt"
+"$bin" generate "a red ball" -o "$work/l.mp4" --frames 5 --steps 1 > "$work/limits.txt" 2>&1
+check "generate states the bundled model's limits" grep -q "limits of this model: a CPU-trained preview" "$work/limits.txt"
+check "an in-vocabulary prompt gets no vocabulary warning" bash -c "! grep -q 'knows none' '$work/limits.txt'"
+check "an out-of-vocabulary prompt gets a warning" bash -c "'$bin' generate 'a portrait of a violinist' -o '$work/o.mp4' --frames 5 --steps 1 2>&1 | grep -q 'knows none of the objects, colours or backgrounds'"
 python3 tools/provenance/c2pa_check.py "$work/a.mp4" "$work/root.pem" > "$work/c2pa.json"
 json_is "c2pa-python: Trusted with our root, no failures" "$work/c2pa.json" "j['state'] == 'Trusted' and j['failures'] == []"
 json_is "c2pa-python: trainedAlgorithmicMedia" "$work/c2pa.json" "j['digitalSourceType'].endswith('trainedAlgorithmicMedia')"

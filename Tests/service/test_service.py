@@ -132,6 +132,7 @@ def test_estimate_and_capabilities(service):
     assert len(requests.get(service.url + "/api/v1/generations").json()["data"]) == 1, "estimate queued nothing"
     models = requests.get(service.url + "/api/v1/models").json()["data"]
     assert models[0]["name"] == "moviola-mini" and "ball" in models[0]["vocabulary"]["objects"]
+    assert "does not yet follow prompts well" in models[0]["limits"]
     spec = yaml.safe_load(requests.get(service.url + "/api/v1/openapi.yaml").text)
     assert spec["openapi"].startswith("3.") and "/api/v1/generations" in spec["paths"]
     import openapi_spec_validator

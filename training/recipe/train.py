@@ -485,6 +485,10 @@ def export(config, out, destination):
                        text_encoder=UMT5EncoderModel.from_pretrained(os.path.join(out, "text_encoder")),
                        vae=vae,
                        transformer=transformer, scheduler=scheduler, expand_timesteps=expand)
+    card_file = os.path.join(destination, "moviola.json")
+    # A folder exported over keeps its `limits` sentence (written by hand after benchmarking) until
+    # the new model is benchmarked and the sentence rewritten: better a stale warning than none.
+    limits = json.load(open(card_file)).get("limits") if os.path.exists(card_file) else None
     if os.path.exists(destination):
         shutil.rmtree(destination)
     pipe.save_pretrained(destination, safe_serialization=True)
@@ -492,12 +496,13 @@ def export(config, out, destination):
     # The text length the transformer last trained with: it only behaves with the padding it learned.
     max_sequence_length = progress.get("max_sequence_length", config.max_sequence_length)
     transformer_steps = progress.get("steps")
-    with open(os.path.join(destination, "moviola.json"), "w") as f:
+    with open(card_file, "w") as f:
         json.dump({"config": config.name, "short_side": config.short_side, "frames": config.frames, "fps": config.fps,
                    "output_short_side": config.output_short_side or config.short_side,
                    "output_fps": config.output_fps or config.fps,
                    "steps": 20, "aspects": list(config.aspects), "max_sequence_length": max_sequence_length,
-                   "transformer_steps": transformer_steps, "vocabulary": vocabulary()}, f, indent=1, ensure_ascii=False)
+                   "transformer_steps": transformer_steps, "vocabulary": vocabulary(),
+                   **({"limits": limits} if limits else {})}, f, indent=1, ensure_ascii=False)
     log(f"exported {destination}")
 
 

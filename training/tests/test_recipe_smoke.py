@@ -80,6 +80,13 @@ def test_an_export_imports_and_training_goes_on(exported, tmp_path):
     assert (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes() != before
     train.main(["--config", "smoke", "--out", str(out), "--stage", "export", "--export", str(tmp_path / "export")])
     assert json.loads((tmp_path / "export" / "scheduler" / "scheduler_config.json").read_text())["flow_shift"] == 5.0
+    assert "limits" not in json.loads((tmp_path / "export" / "moviola.json").read_text())
+    # A benchmarked folder's `limits` sentence survives an export over it.
+    card = json.loads((tmp_path / "export" / "moviola.json").read_text())
+    (tmp_path / "export" / "moviola.json").write_text(json.dumps({**card, "limits": "draws blobs"}))
+    train.main(["--config", "smoke", "--out", str(out), "--stage", "export", "--export", str(tmp_path / "export")])
+    again = json.loads((tmp_path / "export" / "moviola.json").read_text())
+    assert again["limits"] == "draws blobs" and again["transformer_steps"] == 4
 
 
 def test_import_refuses_a_folder_that_is_not_an_export(tmp_path):
