@@ -36,9 +36,12 @@ public struct ModelCard: Decodable, Sendable {
     /// What the model cannot do yet, in a sentence for users (written after benchmarking it);
     /// `moviola generate` and `moviola models` print it, the models API returns it.
     public let limits: String?
+    /// The same sentence in Simplified Chinese, for the web page in Chinese.
+    public let limitsZH: String?
 
     enum CodingKeys: String, CodingKey {
         case config, shortSide = "short_side", frames, fps, steps, vocabulary, limits
+        case limitsZH = "limits_zh"
         case outputShortSide = "output_short_side", outputFPS = "output_fps"
         case maxSequenceLength = "max_sequence_length"
     }

@@ -75,6 +75,7 @@ public struct ModelInfo: Sendable {
                                "how": "one axis at a time; the move is added to the prompt in the words the model was trained on"],
         ]
         if let limits = card?.limits { result["limits"] = limits }
+        if let limits = card?.limitsZH { result["limits_zh"] = limits }
         if let v = card?.vocabulary {
             result["vocabulary"] = [
                 "objects": v.kinds.mapValues { ["en": $0.en, "zh": $0.zh] },

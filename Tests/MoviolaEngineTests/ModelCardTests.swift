@@ -5,6 +5,7 @@ import Testing
 @Suite struct ModelCardTests {
     static let json = #"""
     {"config": "t", "short_side": 64, "frames": 9, "fps": 16, "steps": 20,
+     "limits": "draws blobs", "limits_zh": "画出色块",
      "vocabulary": {
        "kinds": {"car": {"en": ["car", "cars", "toy car"], "zh": ["汽车", "车"]}, "star": {"en": ["star", "stars"], "zh": ["星星"]}},
        "colours": {"red": {"en": ["red", "bright red"], "zh": ["红色"]}},
@@ -24,6 +25,7 @@ import Testing
         #expect(card.knownConcepts(in: "Three RED cars drive left") == ["kinds": ["car"], "colours": ["red"]])
         #expect(card.knownConcepts(in: "一辆红色的汽车在夜空中") == ["kinds": ["car"], "colours": ["red"], "backgrounds": ["night"]])
         #expect(card.steps == 20 && card.shortSide == 64)
+        #expect(card.limits == "draws blobs" && card.limitsZH == "画出色块")
     }
 
     @Test func outOfDomainPromptsKnowNothing() throws {

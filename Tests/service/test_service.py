@@ -133,6 +133,7 @@ def test_estimate_and_capabilities(service):
     models = requests.get(service.url + "/api/v1/models").json()["data"]
     assert models[0]["name"] == "moviola-mini" and "ball" in models[0]["vocabulary"]["objects"]
     assert "does not yet follow prompts well" in models[0]["limits"]
+    assert "还不能很好地遵循提示词" in models[0]["limits_zh"]
     spec = yaml.safe_load(requests.get(service.url + "/api/v1/openapi.yaml").text)
     assert spec["openapi"].startswith("3.") and "/api/v1/generations" in spec["paths"]
     import openapi_spec_validator

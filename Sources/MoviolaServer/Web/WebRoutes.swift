@@ -123,7 +123,7 @@ extension Routes {
             </head>
             <body data-page="\(name)" data-lang="\(lang)" data-role="\(principal?.isAdmin == true ? "admin" : "user")">
             <header><a class="brand" href="/">Moviola</a><nav>\(nav)</nav></header>
-            <main id="main">\(body(name, t: t))</main>
+            <main id="main">\(body(name, lang: lang, t: t))</main>
             <footer>\(t("label.notice"))</footer>
             <script type="application/json" id="strings">\(strings.replacingOccurrences(of: "</", with: "<\\/"))</script>
             <script type="application/json" id="example-prompts">\(examples.replacingOccurrences(of: "</", with: "<\\/"))</script>
@@ -142,7 +142,16 @@ extension Routes {
         ["en": "an orange sun rises over a sky gradient", "zh": "橙色的太阳在渐变的天空中升起"],
     ]
 
-    func body(_ name: String, t: (String) -> String) -> String {
+    /// The default model's `limits` sentence in the page's language (English where its card has no
+    /// Chinese one), so nobody mistakes a preview model's blobs for a fault of theirs.
+    func modelLimitsNote(lang: String) -> String {
+        guard let model = plane.catalogue.models.first, let card = model.card, let english = card.limits else { return "" }
+        let (sentence, sentenceLang) = lang == "zh" && card.limitsZH != nil ? (card.limitsZH!, "zh-CN") : (english, "en")
+        let label = Self.escape(WebStrings.text("create.modellimits", lang)).replacingOccurrences(of: "{model}", with: Self.escape(model.name))
+        return "<p id=\"model-limits\" class=\"note\">\(label) <span lang=\"\(sentenceLang)\">\(Self.escape(sentence))</span></p>"
+    }
+
+    func body(_ name: String, lang: String, t: (String) -> String) -> String {
         switch name {
         case "login":
             return """
@@ -178,6 +187,7 @@ extension Routes {
             }.joined()
             return """
                 <section class="card"><h1>\(t("create.title"))</h1>
+                \(modelLimitsNote(lang: lang))
                 <p id="extend-note" class="note" hidden></p>
                 <form id="create-form" novalidate>
                 <label for="prompt">\(t("create.prompt"))</label>

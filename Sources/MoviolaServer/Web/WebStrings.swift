@@ -53,6 +53,7 @@ enum WebStrings {
         "create.image": ("First frame (optional, PNG or JPEG)", "首帧图片（可选，PNG 或 JPEG）"),
         "create.imageclear": ("Remove image", "移除图片"),
         "create.consent": ("The people shown agreed to be animated", "画面中的人同意被制作成视频"),
+        "create.modellimits": ("About the model {model}:", "关于模型 {model}："),
         "create.examples": ("Examples this model knows", "该模型认识的示例"),
         "create.check": ("Policy and estimate", "内容审核与预计"),
         "create.submit": ("Generate", "生成"),
