@@ -28,6 +28,12 @@ class Config:
     vae_long_frames: int = 9
     vae_long_lr: float = 5e-4
     vae_object_weights: bool = False  # reconstruction loss weighted 1 + object_loss_weight on object pixels
+    # First, (steps, frames) phases on object-centred crops (`vae_crop_size` px, `vae_crop_batch` a
+    # step): small objects are what an autoencoder learns last, and on whole frames, mostly
+    # background, a CPU run never got there (objects decoded grey).
+    vae_crop_phases: tuple = ()
+    vae_crop_size: int = 32
+    vae_crop_batch: int = 32
     vae_decoder_steps: int = 0        # then the decoder alone on full-length clips (the encoder, and so the latents, unchanged)
     vae_decoder_batch: int = 2
     vae_decoder_lr: float = 3e-4
@@ -57,6 +63,7 @@ CONFIGS = {
         name="smoke", short_side=32, frames=5, vocab_size=300, tokenizer_captions=600,
         vae=dict(base_dim=4, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True]),
         vae_steps=3, vae_batch=2, vae_long_steps=2, vae_long_frames=9, vae_decoder_steps=2,
+        vae_crop_phases=((2, 1), (1, 5)), vae_crop_size=16, vae_crop_batch=4,
         text_encoder=dict(d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=1),
         transformer=dict(num_attention_heads=2, attention_head_dim=12, num_layers=1, ffn_dim=32, freq_dim=16),
         dit_steps=3, dit_batch=2, latent_statistics_clips=4, max_sequence_length=32, object_loss_weight=4.0,
@@ -77,7 +84,10 @@ CONFIGS = {
         name="cpu", short_side=64, frames=41, fps=8, output_short_side=512, output_fps=16,
         vocab_size=1500, tokenizer_captions=8000,
         vae=dict(base_dim=16, z_dim=16, dim_mult=[1, 2, 4], num_res_blocks=1, temperal_downsample=[True, True]),
-        vae_steps=1000, vae_batch=4, vae_lr=1e-3, vae_frames=5, vae_long_steps=150, vae_long_frames=9, vae_decoder_steps=300,
+        # Object-centred crops first (fast, and objects are most of what they show), then whole
+        # 5-frame clips, 9-frame clips, and the decoder alone on full-length ones.
+        vae_crop_phases=((3000, 1), (600, 5)), vae_crop_size=32, vae_crop_batch=32, vae_object_weights=True,
+        vae_steps=200, vae_batch=4, vae_lr=1e-3, vae_frames=5, vae_long_steps=150, vae_long_frames=9, vae_decoder_steps=300,
         text_encoder=dict(d_model=128, d_kv=32, num_heads=4, d_ff=384, num_layers=2),
         transformer=dict(patch_size=(1, 4, 4), num_attention_heads=4, attention_head_dim=64, num_layers=6, ffn_dim=768,
                          freq_dim=128),

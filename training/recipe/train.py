@@ -103,17 +103,42 @@ def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_e
             log(f"vae: saved after step {step + 1} of this phase to {save_to}")
 
 
-def train_vae(config, out, seed, device, resume=False, checkpoint_every=0):
-    """Short clips first (cheap), then longer ones so the causal cache learns to carry across
-    chunks (`vae_long_*`); `resume` runs only the second phase on the saved VAE."""
+def vae_crop_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_every=0):
+    """VAE training on object-centred crops (`object_crops`): the reconstruction + KL of `vae_phase`."""
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    start = time.time()
+    for step in range(steps):
+        video, weights = object_crops(config, seed, step, frames)
+        video = video.to(device)
+        posterior = vae.encode(video).latent_dist
+        reconstruction = vae.decode(posterior.sample()).sample
+        loss = reconstruction_error(config, reconstruction, video, None, weights) + kl_penalty(posterior, video)
+        optimizer_step(optimizer, loss, vae.parameters())
+        if step % 50 == 0 or step == steps - 1:
+            log(f"vae crops step {step + 1}/{steps} ({frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+        if save_to and save_every and (step + 1) % save_every == 0 and step + 1 < steps:
+            vae.save_pretrained(save_to, safe_serialization=True)
+            log(f"vae: saved after crop step {step + 1} to {save_to}")
+
+
+def train_vae(config, out, seed, device, resume=False, checkpoint_every=0, resume_crop_phases=()):
+    """Object-centred crops first (`vae_crop_phases`), then short clips (cheap), then longer ones so
+    the causal cache learns to carry across chunks (`vae_long_*`); `resume` runs, on the saved VAE,
+    only `resume_crop_phases` and then the long phase."""
     from diffusers import AutoencoderKLWan
     torch.manual_seed(seed)
     start = time.time()
     if resume:
         vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device).train()
         log(f"vae: continuing from {os.path.join(out, 'vae')}")
+        for phase, (steps, frames) in enumerate(resume_crop_phases):
+            vae_crop_phase(vae, config, steps, frames, config.vae_lr, seed + 300 + phase, device,
+                           save_to=os.path.join(out, "vae"), save_every=checkpoint_every)
     else:
         vae = AutoencoderKLWan(**config.vae).to(device).train()
+        for phase, (steps, frames) in enumerate(config.vae_crop_phases):
+            vae_crop_phase(vae, config, steps, frames, config.vae_lr, seed + 200 + phase, device,
+                           save_to=os.path.join(out, "vae"), save_every=checkpoint_every)
         vae_phase(vae, config, config.vae_steps, config.vae_frames, config.vae_lr, seed, device)
     if config.vae_long_steps:
         vae_phase(vae, config, config.vae_long_steps, config.vae_long_frames, config.vae_long_lr, seed + 100, device,
@@ -121,9 +146,11 @@ def train_vae(config, out, seed, device, resume=False, checkpoint_every=0):
     vae.eval()
     psnr = reconstruction_psnr(vae, config, seed, device)
     with open(os.path.join(out, "vae_progress.json"), "w") as f:
-        json.dump({"steps": config.vae_steps, "long_steps": config.vae_long_steps, "seconds": round(time.time() - start),
-                   "psnr_db": round(psnr, 2)}, f)
-    log(f"vae: reconstruction PSNR {psnr:.1f} dB on fresh clips")
+        json.dump({"crop_phases": [list(p) for p in config.vae_crop_phases], "steps": config.vae_steps,
+                   "long_steps": config.vae_long_steps, "seconds": round(time.time() - start),
+                   "psnr_db": psnr["all"], "object_psnr_db": psnr["objects"], "background_psnr_db": psnr["background"]}, f)
+    log(f"vae: reconstruction PSNR {psnr['all']:.1f} dB on fresh clips (objects {psnr['objects']:.1f}, "
+        f"background {psnr['background']:.1f})")
     # The diffusion model sees (z - mean) / std per channel: measure them on fresh clips.
     total = torch.zeros(vae.config.z_dim, dtype=torch.float64)
     squares = torch.zeros_like(total)
@@ -271,31 +298,71 @@ def train_vae_decoder(config, out, seed, device, checkpoint_every=0):
     progress_file = os.path.join(out, "vae_progress.json")
     progress = json.load(open(progress_file)) if os.path.exists(progress_file) else {}
     progress.update({"decoder_steps": config.vae_decoder_steps, "decoder_seconds": round(time.time() - start),
-                     "psnr_db": round(psnr, 2)})
+                     "psnr_db": psnr["all"], "object_psnr_db": psnr["objects"], "background_psnr_db": psnr["background"]})
     with open(progress_file, "w") as f:
         json.dump(progress, f)
-    log(f"vae decoder: reconstruction PSNR {psnr:.1f} dB on fresh clips")
+    log(f"vae decoder: reconstruction PSNR {psnr['all']:.1f} dB on fresh clips (objects {psnr['objects']:.1f}, "
+        f"background {psnr['background']:.1f})")
 
 
 def reconstruction_psnr(vae, config, seed, device, clips=4):
-    """PSNR of encode → decode on fresh full-length clips, for the model card."""
+    """PSNR (dB) of encode → decode on fresh full-length clips, for the model card: overall, inside
+    the renderer's object boxes, and outside them (objects are where the first VAEs failed)."""
+    totals = {"all": [0.0, 0], "objects": [0.0, 0], "background": [0.0, 0]}
     with torch.no_grad():
-        errors = []
         for i in range(clips):
-            clip = batch(config, seed + 4, i, 1)[0].to(device)
+            clip, _, truths = batch(config, seed + 4, i, 1, with_truths=True)
+            clip = clip.to(device)
             recon = vae.decode(vae.encode(clip).latent_dist.mode()).sample.clamp(-1, 1)
-            errors.append(((recon - clip) ** 2).mean().item() / 4)
-    return 10 * math.log10(1 / max(sum(errors) / len(errors), 1e-12))
+            error = ((recon - clip) ** 2).mean(dim=1, keepdim=True).cpu()
+            inside = object_weights(config, truths, clip.shape, 1, 1) > 1
+            for name, mask in [("all", torch.ones_like(inside)), ("objects", inside), ("background", ~inside)]:
+                totals[name][0] += error[mask].sum().item()
+                totals[name][1] += mask.sum().item()
+    # Pixels span [-1, 1]: a peak-to-peak of 2, so the peak's square is 4.
+    return {name: round(10 * math.log10(4 / max(total / max(count, 1), 1e-12)), 2)
+            for name, (total, count) in totals.items()}
 
 
-def reconstruction_error(config, reconstruction, video, truths):
+def reconstruction_error(config, reconstruction, video, truths, weights=None):
     """Mean squared error, with object pixels weighted up when `vae_object_weights` is set: small
     objects are what captions name, and unweighted the VAE learned backgrounds and let objects'
-    colours drift (orange balls decoded dark, red hearts blue)."""
+    colours drift (orange balls decoded dark, red hearts blue). `weights` [B, 1, T, H, W], where
+    given, replace the ones made from `truths`."""
     if not config.vae_object_weights:
         return torch.nn.functional.mse_loss(reconstruction, video)
-    weights = object_weights(config, truths, video.shape, 1, 1).to(video.device)
+    if weights is None:
+        weights = object_weights(config, truths, video.shape, 1, 1)
+    weights = weights.to(video.device)
     return (((reconstruction - video) ** 2) * weights).sum() / (weights.sum() * video.shape[1])
+
+
+def object_crops(config, seed, step, frames):
+    """`vae_crop_batch` crops of `vae_crop_size` px square (every frame of a `frames`-frame clip),
+    each centred near an object of the clip's first frame (jittered by up to a quarter of the crop),
+    and their loss weights [B, 1, T, S, S] (1, and 1 + object_loss_weight on object pixels)."""
+    import random
+    rng = random.Random(seed * 1_000_003 + step)
+    videos, weights = [], []
+    attempt = 0
+    while len(videos) < config.vae_crop_batch:
+        video, _, truths = batch(config, seed, step * 1000 + attempt, 8, frames=frames, with_truths=True)
+        attempt += 1
+        _, _, _, height, width = video.shape
+        size = min(config.vae_crop_size, height, width)
+        weight = object_weights(config, truths, video.shape, 1, 1)
+        for i, truth in enumerate(truths):
+            boxes = [b for b in truth.bbox[0] if b[2] > b[0] and b[3] > b[1]]
+            if not boxes and attempt < 4:
+                continue
+            x0, y0, x1, y1 = rng.choice(boxes) if boxes else (0, 0, width, height)
+            jitter = size // 4
+            left = min(max((x0 + x1) // 2 - size // 2 + rng.randint(-jitter, jitter), 0), width - size)
+            top = min(max((y0 + y1) // 2 - size // 2 + rng.randint(-jitter, jitter), 0), height - size)
+            videos.append(video[i, :, :, top:top + size, left:left + size])
+            weights.append(weight[i, :, :, top:top + size, left:left + size])
+    count = config.vae_crop_batch
+    return torch.stack(videos[:count]), torch.stack(weights[:count])
 
 
 def object_weights(config, truths, latent_shape, spatial, temporal):
@@ -486,9 +553,10 @@ def export(config, out, destination):
                        vae=vae,
                        transformer=transformer, scheduler=scheduler, expand_timesteps=expand)
     card_file = os.path.join(destination, "moviola.json")
-    # A folder exported over keeps its `limits` sentence (written by hand after benchmarking) until
-    # the new model is benchmarked and the sentence rewritten: better a stale warning than none.
-    limits = json.load(open(card_file)).get("limits") if os.path.exists(card_file) else None
+    # A folder exported over keeps its `limits` sentences (English and Chinese, written by hand after
+    # benchmarking) until the new model is benchmarked and they are rewritten: better a stale warning than none.
+    previous = json.load(open(card_file)) if os.path.exists(card_file) else {}
+    limits = {key: previous[key] for key in ("limits", "limits_zh") if previous.get(key)}
     if os.path.exists(destination):
         shutil.rmtree(destination)
     pipe.save_pretrained(destination, safe_serialization=True)
@@ -502,7 +570,7 @@ def export(config, out, destination):
                    "output_fps": config.output_fps or config.fps,
                    "steps": 20, "aspects": list(config.aspects), "max_sequence_length": max_sequence_length,
                    "transformer_steps": transformer_steps, "vocabulary": vocabulary(),
-                   **({"limits": limits} if limits else {})}, f, indent=1, ensure_ascii=False)
+                   **limits}, f, indent=1, ensure_ascii=False)
     log(f"exported {destination}")
 
 
@@ -540,6 +608,19 @@ def import_pipeline(source, out, transformer_steps=None):
     log(f"imported {source} into {out} (transformer trained {steps} steps)")
 
 
+def crop_phases(text):
+    """`3000x1,600x5` → ((3000, 1), (600, 5)); `none` → ()."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    phases = []
+    for part in text.split(","):
+        steps, _, frames = part.strip().partition("x")
+        if not (steps.isdigit() and frames.isdigit()) or int(frames) % 4 != 1:
+            raise argparse.ArgumentTypeError(f"'{part}' is not STEPSxFRAMES with FRAMES of the form 4k+1 (1, 5, 9, …)")
+        phases.append((int(steps), int(frames)))
+    return tuple(phases)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", choices=sorted(CONFIGS), default="mini")
@@ -569,7 +650,10 @@ def main(argv=None):
     p.add_argument("--vae-long-steps", type=int, help="steps of the second VAE phase, on --vae-long-frames clips")
     p.add_argument("--vae-long-frames", type=int)
     p.add_argument("--vae-decoder-steps", type=int, help="steps of the decoder-only fine-tune on full-length clips")
-    p.add_argument("--resume-vae", action="store_true", help="run only the second VAE phase, on the VAE saved in --out")
+    p.add_argument("--vae-crop-phases", type=crop_phases, metavar="STEPSxFRAMES,...",
+                   help="VAE phases on object-centred crops, e.g. 3000x1,600x5 ('none': no crop phase); with "
+                        "--resume-vae they run on the saved VAE before the long phase")
+    p.add_argument("--resume-vae", action="store_true", help="go on training the VAE saved in --out: the crop phases given with --vae-crop-phases, then the long phase")
     p.add_argument("--resume", action="store_true", help="continue the transformer stage from its last checkpoint in --out")
     p.add_argument("--import-pipeline", metavar="DIR",
                    help="first fill --out from an exported pipeline folder (e.g. models/moviola-mini), to go on training it "
@@ -586,7 +670,8 @@ def main(argv=None):
                                       "vae_object_weights": a.vae_object_weights,
                                       "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,
                                       "vae_long_frames": a.vae_long_frames,
-                                      "vae_decoder_steps": a.vae_decoder_steps}.items() if v is not None}
+                                      "vae_decoder_steps": a.vae_decoder_steps,
+                                      "vae_crop_phases": a.vae_crop_phases}.items() if v is not None}
     if overrides:
         config = config.__class__(**{**config.__dict__, **overrides})
     if a.threads:
@@ -600,7 +685,7 @@ def main(argv=None):
     if a.stage in ("all", "tokenizer"):
         train_tokenizer(config, a.out, a.seed)
     if a.stage in ("all", "vae"):
-        train_vae(config, a.out, a.seed, a.device, a.resume_vae, a.checkpoint_every)
+        train_vae(config, a.out, a.seed, a.device, a.resume_vae, a.checkpoint_every, a.vae_crop_phases or ())
     if a.stage in ("all", "vae-decoder") and config.vae_decoder_steps:
         train_vae_decoder(config, a.out, a.seed, a.device, a.checkpoint_every)
     if a.stage in ("all", "text") and config.text_steps:

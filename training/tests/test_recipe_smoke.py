@@ -84,10 +84,10 @@ def test_an_export_imports_and_training_goes_on(exported, tmp_path):
     assert "limits" not in json.loads((tmp_path / "export" / "moviola.json").read_text())
     # A benchmarked folder's `limits` sentence survives an export over it.
     card = json.loads((tmp_path / "export" / "moviola.json").read_text())
-    (tmp_path / "export" / "moviola.json").write_text(json.dumps({**card, "limits": "draws blobs"}))
+    (tmp_path / "export" / "moviola.json").write_text(json.dumps({**card, "limits": "draws blobs", "limits_zh": "画出色块"}))
     train.main(["--config", "smoke", "--out", str(out), "--stage", "export", "--export", str(tmp_path / "export")])
     again = json.loads((tmp_path / "export" / "moviola.json").read_text())
-    assert again["limits"] == "draws blobs" and again["transformer_steps"] == 4
+    assert again["limits"] == "draws blobs" and again["limits_zh"] == "画出色块" and again["transformer_steps"] == 4
 
 
 def test_import_refuses_a_folder_that_is_not_an_export(tmp_path):
@@ -146,3 +146,30 @@ def test_the_vae_kl_term_is_per_element_like_the_reconstruction_error():
         expected = train.KL_WEIGHT * per_latent * latents_per_pixel
         assert train.kl_penalty(posterior, video).item() == pytest.approx(expected, rel=1e-4)
         assert train.kl_penalty(posterior, video).item() < 1e-6
+
+
+def test_vae_crops_are_centred_on_objects_and_carry_their_weights():
+    import dataclasses
+    from training.recipe.configs import CONFIGS
+    config = dataclasses.replace(CONFIGS["cpu"], vae_object_weights=True, vae_crop_batch=12, vae_crop_size=32)
+    video, weights = train.object_crops(config, seed=3, step=0, frames=5)
+    assert video.shape == (12, 3, 5, 32, 32) and weights.shape == (12, 1, 5, 32, 32)
+    assert video.min() >= -1 and video.max() <= 1
+    # Every crop holds object pixels in its first frame (the crop is centred near one, jittered by
+    # at most a quarter of its size, and objects are wider than a few pixels).
+    first_frame_objects = (weights[:, 0, 0] > 1).flatten(1).sum(1)
+    assert (first_frame_objects > 0).all(), first_frame_objects
+    # Objects are a few percent of a whole frame; in a crop centred on one, much more.
+    assert (weights[:, :, 0] > 1).float().mean() > 0.15
+    again, _ = train.object_crops(config, seed=3, step=0, frames=5)
+    assert torch.equal(video, again)
+    other, _ = train.object_crops(config, seed=3, step=1, frames=5)
+    assert not torch.equal(video, other)
+
+
+def test_crop_phases_parse_and_refuse_bad_lengths():
+    assert train.crop_phases("3000x1, 600x5") == ((3000, 1), (600, 5))
+    assert train.crop_phases("none") == ()
+    for bad in ["3000", "3000x4", "x1", "ax1"]:
+        with pytest.raises(Exception, match="STEPSxFRAMES"):
+            train.crop_phases(bad)
