@@ -349,7 +349,7 @@ def object_crops(config, seed, step, frames):
         video, _, truths = batch(config, seed, step * 1000 + attempt, 8, frames=frames, with_truths=True)
         attempt += 1
         _, _, _, height, width = video.shape
-        size = min(config.vae_crop_size, height, width)
+        size = min(config.vae_crop_size, config.short_side)  # one size for every aspect ratio, so the crops stack
         weight = object_weights(config, truths, video.shape, 1, 1)
         for i, truth in enumerate(truths):
             boxes = [b for b in truth.bbox[0] if b[2] > b[0] and b[3] > b[1]]

@@ -165,6 +165,9 @@ def test_vae_crops_are_centred_on_objects_and_carry_their_weights():
     assert torch.equal(video, again)
     other, _ = train.object_crops(config, seed=3, step=1, frames=5)
     assert not torch.equal(video, other)
+    # A crop larger than the short side shrinks to it, the same for every aspect ratio drawn.
+    wide = dataclasses.replace(config, vae_crop_size=128, vae_crop_batch=20)
+    assert train.object_crops(wide, seed=3, step=0, frames=1)[0].shape == (20, 3, 1, 64, 64)
 
 
 def test_crop_phases_parse_and_refuse_bad_lengths():
