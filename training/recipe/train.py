@@ -83,42 +83,30 @@ def kl_penalty(posterior, video):
     return KL_WEIGHT * posterior.kl().sum() / video.numel()
 
 
-def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_every=0):
-    """One run of VAE training: reconstruction + tiny KL, on `frames`-frame clips; saved to `save_to`
-    every `save_every` steps, so an interrupted run keeps its progress (the latent statistics in
-    those saves are the previous ones until the stage ends)."""
+def vae_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_every=0, crops=False):
+    """One run of VAE training: reconstruction + tiny KL, on `frames`-frame clips (object-centred
+    crops of them with `crops`, see `object_crops`); saved to `save_to` every `save_every` steps, so an
+    interrupted run keeps its progress (the latent statistics in those saves are the previous ones
+    until the stage ends)."""
     optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    name = "vae crops" if crops else "vae"
     start = time.time()
     for step in range(steps):
-        video, _, truths = batch(config, seed + 1, step, config.vae_batch, frames=frames or None, with_truths=True)
+        if crops:
+            (video, weights), truths = object_crops(config, seed, step, frames), None
+        else:
+            (video, _, truths), weights = batch(config, seed + 1, step, config.vae_batch, frames=frames or None,
+                                                with_truths=True), None
         video = video.to(device)
         posterior = vae.encode(video).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
-        loss = reconstruction_error(config, reconstruction, video, truths) + kl_penalty(posterior, video)
+        loss = reconstruction_error(config, reconstruction, video, truths, weights) + kl_penalty(posterior, video)
         optimizer_step(optimizer, loss, vae.parameters())
         if step % 50 == 0 or step == steps - 1:
-            log(f"vae step {step + 1}/{steps} ({frames or config.frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+            log(f"{name} step {step + 1}/{steps} ({frames or config.frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
         if save_to and save_every and (step + 1) % save_every == 0 and step + 1 < steps:
             vae.save_pretrained(save_to, safe_serialization=True)
-            log(f"vae: saved after step {step + 1} of this phase to {save_to}")
-
-
-def vae_crop_phase(vae, config, steps, frames, lr, seed, device, save_to=None, save_every=0):
-    """VAE training on object-centred crops (`object_crops`): the reconstruction + KL of `vae_phase`."""
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
-    start = time.time()
-    for step in range(steps):
-        video, weights = object_crops(config, seed, step, frames)
-        video = video.to(device)
-        posterior = vae.encode(video).latent_dist
-        reconstruction = vae.decode(posterior.sample()).sample
-        loss = reconstruction_error(config, reconstruction, video, None, weights) + kl_penalty(posterior, video)
-        optimizer_step(optimizer, loss, vae.parameters())
-        if step % 50 == 0 or step == steps - 1:
-            log(f"vae crops step {step + 1}/{steps} ({frames} frames) loss {loss.item():.4f} ({time.time() - start:.0f} s)")
-        if save_to and save_every and (step + 1) % save_every == 0 and step + 1 < steps:
-            vae.save_pretrained(save_to, safe_serialization=True)
-            log(f"vae: saved after crop step {step + 1} to {save_to}")
+            log(f"{name}: saved after step {step + 1} of this phase to {save_to}")
 
 
 def train_vae(config, out, seed, device, resume=False, checkpoint_every=0, resume_crop_phases=()):
@@ -132,13 +120,13 @@ def train_vae(config, out, seed, device, resume=False, checkpoint_every=0, resum
         vae = AutoencoderKLWan.from_pretrained(os.path.join(out, "vae")).to(device).train()
         log(f"vae: continuing from {os.path.join(out, 'vae')}")
         for phase, (steps, frames) in enumerate(resume_crop_phases):
-            vae_crop_phase(vae, config, steps, frames, config.vae_lr, seed + 300 + phase, device,
-                           save_to=os.path.join(out, "vae"), save_every=checkpoint_every)
+            vae_phase(vae, config, steps, frames, config.vae_lr, seed + 300 + phase, device,
+                      save_to=os.path.join(out, "vae"), save_every=checkpoint_every, crops=True)
     else:
         vae = AutoencoderKLWan(**config.vae).to(device).train()
         for phase, (steps, frames) in enumerate(config.vae_crop_phases):
-            vae_crop_phase(vae, config, steps, frames, config.vae_lr, seed + 200 + phase, device,
-                           save_to=os.path.join(out, "vae"), save_every=checkpoint_every)
+            vae_phase(vae, config, steps, frames, config.vae_lr, seed + 200 + phase, device,
+                      save_to=os.path.join(out, "vae"), save_every=checkpoint_every, crops=True)
         vae_phase(vae, config, config.vae_steps, config.vae_frames, config.vae_lr, seed, device)
     if config.vae_long_steps:
         vae_phase(vae, config, config.vae_long_steps, config.vae_long_frames, config.vae_long_lr, seed + 100, device,

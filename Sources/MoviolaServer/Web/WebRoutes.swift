@@ -146,7 +146,8 @@ extension Routes {
     /// Chinese one), so nobody mistakes a preview model's blobs for a fault of theirs.
     func modelLimitsNote(lang: String) -> String {
         guard let model = plane.catalogue.models.first, let card = model.card, let english = card.limits else { return "" }
-        let (sentence, sentenceLang) = lang == "zh" && card.limitsZH != nil ? (card.limitsZH!, "zh-CN") : (english, "en")
+        var (sentence, sentenceLang) = (english, "en")
+        if lang == "zh", let chinese = card.limitsZH { (sentence, sentenceLang) = (chinese, "zh-CN") }
         let label = Self.escape(WebStrings.text("create.modellimits", lang)).replacingOccurrences(of: "{model}", with: Self.escape(model.name))
         return "<p id=\"model-limits\" class=\"note\">\(label) <span lang=\"\(sentenceLang)\">\(Self.escape(sentence))</span></p>"
     }
