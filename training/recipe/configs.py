@@ -50,6 +50,7 @@ class Config:
     caption_dropout: float = 0.1      # empty caption, so classifier-free guidance has an unconditional model
     first_frame_probability: float = 0.3  # Wan 2.2 TI2V-style first-frame conditioning
     object_loss_weight: float = 0.0   # extra flow-matching loss weight on latent cells covered by objects
+    first_frame_loss_weight: float = 1.0  # flow-matching loss weight of latent frame 0 (the first video frame, encoded alone)
     latent_statistics_clips: int = 64
     # Text encoder pretraining (`--stage text`): attribute heads on the pooled encoder output.
     text_steps: int = 0

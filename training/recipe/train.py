@@ -353,6 +353,17 @@ def object_crops(config, seed, step, frames):
     return torch.stack(videos[:count]), torch.stack(weights[:count])
 
 
+def flow_loss_mask(x0, weights, conditioned, first_frame_weight=1.0):
+    """The flow-matching loss mask [B, C, T, H, W]: the object weights (or ones), latent frame 0 times
+    `first_frame_weight`, and nothing on frame 0 of the conditioned samples (it is given, not predicted).
+    Frame 0 is the first video frame encoded alone, so its latents spread less than the others': an error
+    the size of the other frames' is a visible one there, hence a weight of its own."""
+    mask = torch.ones_like(x0) if weights is None else weights.expand_as(x0).clone()
+    mask[:, :, 0] *= first_frame_weight
+    mask[conditioned.to(mask.device), :, 0] = 0
+    return mask
+
+
 def object_weights(config, truths, latent_shape, spatial, temporal):
     """Loss weights [B, 1, T', H', W'] from the renderer's ground truth: 1, plus `object_loss_weight`
     on the latent cells an object covers. Objects are a few percent of the frame, yet they carry
@@ -483,11 +494,10 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         conditioned = torch.rand(b, generator=generator) < config.first_frame_probability
         frame_tokens = (h // patch[1]) * (w // patch[2])
         timesteps = (sigma * 1000).view(b, 1).repeat(1, t * frame_tokens)
-        loss_mask = torch.ones_like(x0) if weights is None else weights.expand_as(x0).clone()
         for i in torch.nonzero(conditioned).flatten().tolist():
             xt[i, :, 0] = x0[i, :, 0]
             timesteps[i, :frame_tokens] = 0
-            loss_mask[i, :, 0] = 0
+        loss_mask = flow_loss_mask(x0, weights, conditioned, config.first_frame_loss_weight)
         if config.dit_decay_steps:
             left = config.dit_steps - step
             for group in optimizer.param_groups:
@@ -631,6 +641,8 @@ def main(argv=None):
                         "a clip's content is decided); the export's sampler uses the one trained last")
     p.add_argument("--dit-decay-steps", type=int, help="lower the transformer's rate linearly to zero over its last N steps")
     p.add_argument("--object-loss-weight", type=float, help="extra loss weight on latent cells covered by objects")
+    p.add_argument("--first-frame-loss-weight", type=float,
+                   help="transformer stage: the loss weight of latent frame 0 (the first video frame, encoded alone)")
     p.add_argument("--vae-object-weights", action="store_true", default=None,
                    help="weight the VAE's reconstruction loss on object pixels too")
     p.add_argument("--vae-frames", type=int, help="clip length for VAE training")
@@ -655,6 +667,7 @@ def main(argv=None):
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
                                       "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr, "flow_shift": a.flow_shift,
                                       "dit_decay_steps": a.dit_decay_steps, "object_loss_weight": a.object_loss_weight,
+                                      "first_frame_loss_weight": a.first_frame_loss_weight,
                                       "vae_object_weights": a.vae_object_weights,
                                       "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,
                                       "vae_long_frames": a.vae_long_frames,

@@ -176,3 +176,19 @@ def test_crop_phases_parse_and_refuse_bad_lengths():
     for bad in ["3000", "3000x4", "x1", "ax1"]:
         with pytest.raises(Exception, match="STEPSxFRAMES"):
             train.crop_phases(bad)
+
+
+def test_flow_loss_mask_weighs_frame_zero_and_skips_it_when_given():
+    torch = pytest.importorskip("torch")
+    x0 = torch.zeros(3, 2, 4, 2, 2)
+    weights = torch.ones(3, 1, 4, 2, 2)
+    weights[:, :, :, 0, 0] = 5                      # an object cell in every frame
+    conditioned = torch.tensor([False, True, False])
+    mask = train.flow_loss_mask(x0, weights, conditioned, first_frame_weight=4.0)
+    assert mask.shape == x0.shape
+    assert mask[0, :, 0, 0, 0].tolist() == [20.0, 20.0] and mask[0, :, 0, 1, 1].tolist() == [4.0, 4.0]
+    assert mask[0, :, 1, 0, 0].tolist() == [5.0, 5.0] and mask[2, :, 3, 1, 1].tolist() == [1.0, 1.0]
+    assert mask[1, :, 0].abs().sum() == 0 and mask[1, :, 1:].equal(mask[0, :, 1:])
+    assert weights[0, 0, 0, 0, 0] == 5              # the object weights are not changed in place
+    plain = train.flow_loss_mask(x0, None, torch.tensor([False, False, False]))
+    assert plain.equal(torch.ones_like(x0))
