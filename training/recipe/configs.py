@@ -51,6 +51,7 @@ class Config:
     first_frame_probability: float = 0.3  # Wan 2.2 TI2V-style first-frame conditioning
     object_loss_weight: float = 0.0   # extra flow-matching loss weight on latent cells covered by objects
     first_frame_loss_weight: float = 1.0  # flow-matching loss weight of latent frame 0 (the first video frame, encoded alone)
+    first_frame_balance: float = 0.0  # >0: frame 0's channels weighted by later/frame-0 variance, capped at this
     latent_statistics_clips: int = 64
     # Text encoder pretraining (`--stage text`): attribute heads on the pooled encoder output.
     text_steps: int = 0

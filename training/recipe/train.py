@@ -355,13 +355,24 @@ def object_crops(config, seed, step, frames):
 
 def flow_loss_mask(x0, weights, conditioned, first_frame_weight=1.0):
     """The flow-matching loss mask [B, C, T, H, W]: the object weights (or ones), latent frame 0 times
-    `first_frame_weight`, and nothing on frame 0 of the conditioned samples (it is given, not predicted).
+    `first_frame_weight` (a number, or per-channel weights [1, C, 1, 1]), and nothing on frame 0 of the
+    conditioned samples (it is given, not predicted).
     Frame 0 is the first video frame encoded alone, so its latents spread less than the others': an error
     the size of the other frames' is a visible one there, hence a weight of its own."""
     mask = torch.ones_like(x0) if weights is None else weights.expand_as(x0).clone()
     mask[:, :, 0] *= first_frame_weight
     mask[conditioned.to(mask.device), :, 0] = 0
     return mask
+
+
+def first_frame_channel_weights(latents, cap):
+    """Per-channel loss weights [C] for latent frame 0: each channel's variance over the later frames
+    divided by its variance in frame 0, between 1 and `cap`. The first video frame is encoded alone,
+    and some channels barely vary there; an error that is small against the later frames' spread is
+    then large against frame 0's own, and the decoder turns it into grain (see the model card)."""
+    first = torch.cat([x[:, :, 0].transpose(0, 1).reshape(x.shape[1], -1) for x in latents], dim=1)
+    later = torch.cat([x[:, :, 1:].transpose(0, 1).reshape(x.shape[1], -1) for x in latents], dim=1)
+    return (later.var(dim=1) / first.var(dim=1).clamp(min=1e-8)).clamp(1.0, cap)
 
 
 def object_weights(config, truths, latent_shape, spatial, temporal):
@@ -446,6 +457,15 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         heads = load_attribute_heads(out, text_encoder.config.d_model, device)
         heads_optimizer = torch.optim.AdamW(heads.parameters(), lr=config.dit_lr, weight_decay=0.01)
     cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
+    frame_zero_weight = config.first_frame_loss_weight
+    if config.first_frame_balance:
+        with torch.no_grad():
+            samples = [x for x, _ in cache] if cache else \
+                [(vae.encode(batch(config, seed + 2, i, config.dit_batch)[0].to(device)).latent_dist.mode() - mean) / std
+                 for i in range(max(1, config.latent_statistics_clips // config.dit_batch))]
+        balance = first_frame_channel_weights(samples, config.first_frame_balance)
+        log("dit: latent frame 0 channel weights " + " ".join(f"{w:.1f}" for w in balance.tolist()))
+        frame_zero_weight = balance.to(device).view(1, -1, 1, 1) * config.first_frame_loss_weight
     spatial = 2 ** (len(vae.config.dim_mult) - 1)
     temporal = 2 ** sum(vae.config.temperal_downsample[:len(vae.config.dim_mult) - 1])
     weight_cache = {}
@@ -497,7 +517,7 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         for i in torch.nonzero(conditioned).flatten().tolist():
             xt[i, :, 0] = x0[i, :, 0]
             timesteps[i, :frame_tokens] = 0
-        loss_mask = flow_loss_mask(x0, weights, conditioned, config.first_frame_loss_weight)
+        loss_mask = flow_loss_mask(x0, weights, conditioned, frame_zero_weight)
         if config.dit_decay_steps:
             left = config.dit_steps - step
             for group in optimizer.param_groups:
@@ -643,6 +663,9 @@ def main(argv=None):
     p.add_argument("--object-loss-weight", type=float, help="extra loss weight on latent cells covered by objects")
     p.add_argument("--first-frame-loss-weight", type=float,
                    help="transformer stage: the loss weight of latent frame 0 (the first video frame, encoded alone)")
+    p.add_argument("--first-frame-balance", type=float, metavar="CAP",
+                   help="transformer stage: weight each channel of latent frame 0 by its spread in later frames over "
+                        "its spread in frame 0, capped at CAP (0: off)")
     p.add_argument("--vae-object-weights", action="store_true", default=None,
                    help="weight the VAE's reconstruction loss on object pixels too")
     p.add_argument("--vae-frames", type=int, help="clip length for VAE training")
@@ -668,6 +691,7 @@ def main(argv=None):
                                       "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr, "flow_shift": a.flow_shift,
                                       "dit_decay_steps": a.dit_decay_steps, "object_loss_weight": a.object_loss_weight,
                                       "first_frame_loss_weight": a.first_frame_loss_weight,
+                                      "first_frame_balance": a.first_frame_balance,
                                       "vae_object_weights": a.vae_object_weights,
                                       "vae_lr": a.vae_lr, "vae_long_steps": a.vae_long_steps,
                                       "vae_long_frames": a.vae_long_frames,

@@ -76,7 +76,8 @@ def test_an_export_imports_and_training_goes_on(exported, tmp_path):
     assert progress["steps"] == 3 and progress["max_sequence_length"] == 32 and progress["flow_shift"] == 3.0
     before = (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
     assert before == (exported / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
-    train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "4", "--flow-shift", "5"])
+    train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "4", "--flow-shift", "5",
+                "--first-frame-balance", "20"])
     assert json.loads((out / "dit_progress.json").read_text())["steps"] == 4
     assert (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes() != before
     train.main(["--config", "smoke", "--out", str(out), "--stage", "export", "--export", str(tmp_path / "export")])
@@ -192,3 +193,17 @@ def test_flow_loss_mask_weighs_frame_zero_and_skips_it_when_given():
     assert weights[0, 0, 0, 0, 0] == 5              # the object weights are not changed in place
     plain = train.flow_loss_mask(x0, None, torch.tensor([False, False, False]))
     assert plain.equal(torch.ones_like(x0))
+
+
+def test_first_frame_channel_weights_balance_frame_zero_against_later_frames():
+    torch = pytest.importorskip("torch")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 3, 5, 4, 4, generator=generator)
+    x[:, 0, 0] *= 0.1      # channel 0 barely varies in frame 0: weight about 100, capped
+    x[:, 1, 0] *= 0.5      # channel 1: about 4
+    x[:, 2, 0] *= 2.0      # channel 2 varies more in frame 0: never below 1
+    weights = train.first_frame_channel_weights([x[:3], x[3:]], cap=20.0)
+    assert weights.shape == (3,)
+    assert weights[0] == 20.0 and 2.5 < weights[1] < 6.5 and weights[2] == 1.0
+    mask = train.flow_loss_mask(torch.zeros_like(x), None, torch.zeros(6, dtype=torch.bool), weights.view(1, -1, 1, 1))
+    assert mask[:, 0, 0].eq(20.0).all() and mask[:, 2, 0].eq(1.0).all() and mask[:, :, 1:].eq(1.0).all()
