@@ -392,6 +392,14 @@ def object_weights(config, truths, latent_shape, spatial, temporal):
     return weights
 
 
+def encode_latents(vae, video, mean, std, device):
+    """Clips as the transformer sees them: the VAE's most likely latents, normalised by the latent
+    statistics in its config. One clip at a time, so a batch never needs more memory than a clip."""
+    with torch.no_grad():
+        latents = torch.cat([vae.encode(video[j:j + 1].to(device)).latent_dist.mode() for j in range(len(video))])
+    return (latents - mean) / std
+
+
 def latent_cache(config, vae, mean, std, seed, device, out=None):
     """Clips encoded once (the VAE is frozen here), as batches of one aspect ratio each, with their
     scenes so that every visit captions them afresh (another language, another paraphrase).
@@ -412,8 +420,7 @@ def latent_cache(config, vae, mean, std, seed, device, out=None):
     with torch.no_grad():
         for i in range(len(batches), count):
             video, _, scenes = batch(config, seed + 3, i, config.dit_batch, with_scenes=True)
-            latents = torch.cat([vae.encode(video[j:j + 1].to(device)).latent_dist.mode() for j in range(len(video))])
-            batches.append((((latents - mean) / std).cpu(), scenes))
+            batches.append((encode_latents(vae, video, mean, std, device).cpu(), scenes))
             if i % 10 == 0:
                 log(f"dit: encoded {(i + 1) * config.dit_batch}/{count * config.dit_batch} clips ({time.time() - started:.0f} s)")
                 if cache_file:  # saved as it grows, so an interrupted run keeps what it encoded
@@ -459,10 +466,9 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
     cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
     frame_zero_weight = config.first_frame_loss_weight
     if config.first_frame_balance:
-        with torch.no_grad():
-            samples = [x for x, _ in cache] if cache else \
-                [(vae.encode(batch(config, seed + 2, i, config.dit_batch)[0].to(device)).latent_dist.mode() - mean) / std
-                 for i in range(max(1, config.latent_statistics_clips // config.dit_batch))]
+        samples = [x for x, _ in cache] if cache else \
+            [encode_latents(vae, batch(config, seed + 2, i, config.dit_batch)[0], mean, std, device)
+             for i in range(max(1, config.latent_statistics_clips // config.dit_batch))]
         balance = first_frame_channel_weights(samples, config.first_frame_balance)
         log("dit: latent frame 0 channel weights " + " ".join(f"{w:.1f}" for w in balance.tolist()))
         frame_zero_weight = balance.to(device).view(1, -1, 1, 1) * config.first_frame_loss_weight
@@ -497,8 +503,7 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         else:
             video, captions, scenes, truths = batch(config, seed + 3, step, config.dit_batch, with_scenes=True,
                                                     with_truths=True)
-            with torch.no_grad():
-                x0 = (vae.encode(video.to(device)).latent_dist.mode() - mean) / std
+            x0 = encode_latents(vae, video, mean, std, device)
             weights = object_weights(config, truths, x0.shape, spatial, temporal).to(device) \
                 if config.object_loss_weight else None
         dropped = [torch.rand((), generator=generator).item() < config.caption_dropout for _ in captions]

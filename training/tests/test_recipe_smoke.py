@@ -207,3 +207,20 @@ def test_first_frame_channel_weights_balance_frame_zero_against_later_frames():
     assert weights[0] == 20.0 and 2.5 < weights[1] < 6.5 and weights[2] == 1.0
     mask = train.flow_loss_mask(torch.zeros_like(x), None, torch.zeros(6, dtype=torch.bool), weights.view(1, -1, 1, 1))
     assert mask[:, 0, 0].eq(20.0).all() and mask[:, 2, 0].eq(1.0).all() and mask[:, :, 1:].eq(1.0).all()
+
+
+def test_encode_latents_normalises_each_clip_with_the_vae_statistics():
+    torch = pytest.importorskip("torch")
+    diffusers = pytest.importorskip("diffusers")
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderKLWan(base_dim=8, z_dim=4, dim_mult=[1, 2], num_res_blocks=1,
+                                     temperal_downsample=[True]).eval()
+    video = torch.rand(2, 3, 5, 16, 16) * 2 - 1
+    mean = torch.tensor([0.1, -0.2, 0.3, 0.0]).view(1, -1, 1, 1, 1)
+    std = torch.tensor([0.5, 2.0, 1.0, 0.25]).view(1, -1, 1, 1, 1)
+    latents = train.encode_latents(vae, video, mean, std, "cpu")
+    with torch.no_grad():
+        expected = [(vae.encode(video[j:j + 1]).latent_dist.mode() - mean) / std for j in range(2)]
+    assert latents.shape == (2, 4, 3, 8, 8)  # 1 + (5 - 1) / 2 frames, 16 / 2 pixels
+    assert not latents.requires_grad
+    torch.testing.assert_close(latents, torch.cat(expected), rtol=1e-5, atol=1e-6)
