@@ -53,6 +53,18 @@ public struct Verdict: Codable, Sendable, Equatable {
 public struct ImageFacts: Sendable, Equatable {
     public var faces: Int
     public init(faces: Int) { self.faces = faces }
+
+    /// What a video's sampled frames show, from the number of faces found in each (in order): a
+    /// face counts only when it is found in two consecutive samples, since a person in a clip stays
+    /// in view while the detector's rare false positive on a blurred shape or a noisy frame comes
+    /// and goes. A single sample is taken as it is.
+    public init(facesPerSampledFrame counts: [Int]) {
+        if counts.count < 2 {
+            faces = counts.first ?? 0
+        } else {
+            faces = zip(counts, counts.dropFirst()).map { min($0, $1) }.max() ?? 0
+        }
+    }
 }
 
 /// A compiled policy: the categories' terms in automata over the text views, ready to judge prompts in

@@ -422,22 +422,22 @@ public final class ControlPlane: JobSource, Sendable {
     /// Checks the watermark carries this generation's ID, then embeds the signed C2PA manifest.
     func verifyAndSign(video: URL, generation: GenerationRecord, spec: GenerationSpec) throws -> Data {
         var detector = Watermark.Detector()
-        // Frames for the policy's output check: about two a second, and the last one.
+        // Frames for the policy's output check: about two a second, and the last one (faces must show in two in a row).
         let every = max(1, spec.settings.outputFPS / 2)
         var index = 0
-        var mostFaces = 0
+        var facesPerSample: [Int] = []
         var last: RGBImage?
         do {
             let info = try MediaReader.decode(path: video.path) { frame in
                 detector.add(frame)
+                last = index % every == 0 ? nil : frame
                 if index % every == 0 {
-                    mostFaces = max(mostFaces, faces.detect(GrayImage(width: frame.width, height: frame.height, rgb: frame.pixels)).count)
+                    facesPerSample.append(faces.detect(GrayImage(width: frame.width, height: frame.height, rgb: frame.pixels)).count)
                 }
                 index += 1
-                last = frame
             }
-            if let last {
-                mostFaces = max(mostFaces, faces.detect(GrayImage(width: last.width, height: last.height, rgb: last.pixels)).count)
+            if let last {  // the last frame, unless it was sampled already
+                facesPerSample.append(faces.detect(GrayImage(width: last.width, height: last.height, rgb: last.pixels)).count)
             }
             guard info.width == spec.settings.outputWidth, info.height == spec.settings.outputHeight else {
                 throw WorkFailure(.invalid, "the worker's file is \(info.width)x\(info.height), the job asked for \(spec.settings.outputWidth)x\(spec.settings.outputHeight)")
@@ -448,7 +448,7 @@ public final class ControlPlane: JobSource, Sendable {
             throw WorkFailure(.invalid, "the worker's file is not a readable video: \(error)")
         }
         let outputVerdict = policies.policy.judgeOutput(prompt: spec.prompt, negativePrompt: spec.negativePrompt,
-                                                        frames: ImageFacts(faces: mostFaces))
+                                                        frames: ImageFacts(facesPerSampledFrame: facesPerSample))
         if !outputVerdict.allowed { throw OutputWithheld(verdict: outputVerdict) }
         // The file is at the size the job asked for (checked above), so the watermark's period is the rendered one.
         guard let detection = detector.detect(scales: [1]) else {

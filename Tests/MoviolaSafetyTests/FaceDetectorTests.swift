@@ -52,4 +52,14 @@ struct FaceDetectorTests {
         try? "<opencv_storage></opencv_storage>".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: PolicyError.self) { try HaarCascade(path: path) }
     }
+
+    @Test("in a video, a face counts only when two samples in a row show it")
+    func persistentFaces() {
+        #expect(ImageFacts(facesPerSampledFrame: [1, 0, 0, 0]).faces == 0)   // a false positive in a noisy first frame
+        #expect(ImageFacts(facesPerSampledFrame: [0, 1, 0, 1, 0]).faces == 0)
+        #expect(ImageFacts(facesPerSampledFrame: [0, 1, 1, 0]).faces == 1)
+        #expect(ImageFacts(facesPerSampledFrame: [2, 2, 1, 3, 3]).faces == 3)
+        #expect(ImageFacts(facesPerSampledFrame: [2]).faces == 2)           // one sample is taken as it is
+        #expect(ImageFacts(facesPerSampledFrame: []).faces == 0)
+    }
 }
