@@ -78,7 +78,7 @@ extension Routes {
             throw ServiceError(.badRequest, "give email and password")
         }
         let now = store.clock()
-        if let wait = access.loginFailures.blocked(email, now: now) {
+        if let wait = try await access.loginFailures.blocked(email, now: now) {
             try await store.audit("login.failed", actor: "anonymous", data: ["reason": "throttled"], personal: ["email": email])
             throw ServiceError(.tooManyRequests, "too many wrong passwords for this address; try again in \(Int(wait / 60) + 1) minutes", code: "login_throttled")
         }
@@ -86,7 +86,7 @@ extension Routes {
         // An unknown address costs the same bcrypt work as a known one, so timing does not reveal accounts.
         let valid = PasswordHasher.verify(password, hash: record?.passwordHash ?? Self.dummyHash)
         guard let record, valid else {
-            access.loginFailures.record(email, now: now)
+            try await access.loginFailures.record(email, now: now)
             try await store.audit("login.failed", actor: record?.id ?? "anonymous", subject: record?.id,
                                   data: ["reason": record == nil ? "unknown_email" : "wrong_password"], personal: ["email": email])
             throw ServiceError(.unauthorized, "the e-mail address or the password is wrong", code: "invalid_login")
@@ -95,7 +95,7 @@ extension Routes {
             try await store.audit("login.failed", actor: record.id, subject: record.id, data: ["reason": "account_suspended"])
             throw ServiceError(.forbidden, "this account is suspended\(record.statusReason.map { ": \($0)" } ?? ""); contact the operator", code: "account_suspended")
         }
-        access.loginFailures.clear(email)
+        try await access.loginFailures.clear(email)
         try await store.recordLogin(accountID: record.id)
         try await store.audit("login.succeeded", actor: record.id, subject: record.id, data: [:])
         var response = try Self.json(try await accountJSON(record))

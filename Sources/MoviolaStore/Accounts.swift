@@ -366,6 +366,33 @@ extension Store {
         }
     }
 
+    // MARK: failed log-ins
+
+    /// Records a failed log-in for an address (stored as a hash) and forgets every failure older than `forgetBefore`.
+    public func recordLoginFailure(email: String, at time: Double, forgetBefore cutoff: Double) async throws {
+        try await database.withConnection { db in
+            try await db.raw("INSERT INTO login_failures (email_sha256, failed_at) VALUES (\(bind: Self.sha256(email)), \(bind: time))").run()
+            try await db.raw("DELETE FROM login_failures WHERE failed_at < \(bind: cutoff)").run()
+        }
+    }
+
+    /// When an address's log-ins failed since `since`, oldest first.
+    public func loginFailures(email: String, since: Double) async throws -> [Double] {
+        try await database.withConnection { db in
+            try await db.raw("""
+                SELECT failed_at FROM login_failures WHERE email_sha256 = \(bind: Self.sha256(email)) AND failed_at >= \(bind: since)
+                ORDER BY failed_at
+                """).all().map { try $0.decode(column: "failed_at", as: Double.self) }
+        }
+    }
+
+    /// Forgets an address's failed log-ins (after a successful one).
+    public func clearLoginFailures(email: String) async throws {
+        try await database.withConnection { db in
+            try await db.raw("DELETE FROM login_failures WHERE email_sha256 = \(bind: Self.sha256(email))").run()
+        }
+    }
+
     // MARK: invitations
 
     public func createInvitation(createdBy: String, note: String, maxUses: Int, expiresAt: Double?) async throws -> InvitationRecord {

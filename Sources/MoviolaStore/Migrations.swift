@@ -225,6 +225,16 @@ public enum Migrations {
             )
             """,
         ]),
+        Migration(version: 5, name: "failed log-ins, shared by every server process", statements: [
+            """
+            CREATE TABLE login_failures (
+                email_sha256 TEXT NOT NULL,
+                failed_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX login_failures_by_email ON login_failures (email_sha256, failed_at)",
+            "CREATE INDEX login_failures_by_time ON login_failures (failed_at)",
+        ]),
     ]
 
     /// Applies what is missing, each migration in its own transaction; returns the versions applied.

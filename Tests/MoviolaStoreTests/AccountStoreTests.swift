@@ -73,6 +73,26 @@ extension StoreConformanceTests {
         }
     }
 
+    @Test("failed log-ins are kept per address as hashes, read by window, forgotten when old or cleared", arguments: Backend.available)
+    func loginFailures(_ backend: Backend) async throws {
+        try await withStore(backend) { store in
+            for time in [100.0, 200, 300] { try await store.recordLoginFailure(email: "a@x.org", at: time, forgetBefore: 0) }
+            try await store.recordLoginFailure(email: "b@x.org", at: 250, forgetBefore: 0)
+            #expect(try await store.loginFailures(email: "a@x.org", since: 150) == [200, 300])
+            #expect(try await store.loginFailures(email: "b@x.org", since: 0) == [250])
+            let stored = try await store.database.withConnection { db in
+                try await db.raw("SELECT email_sha256 FROM login_failures").all().map { try $0.decode(column: "email_sha256", as: String.self) }
+            }
+            #expect(stored.count == 4 && !stored.contains { $0.contains("@") })
+            try await store.recordLoginFailure(email: "b@x.org", at: 400, forgetBefore: 260)
+            #expect(try await store.loginFailures(email: "a@x.org", since: 0) == [300])
+            #expect(try await store.loginFailures(email: "b@x.org", since: 0) == [400])
+            try await store.clearLoginFailures(email: "a@x.org")
+            #expect(try await store.loginFailures(email: "a@x.org", since: 0).isEmpty)
+            #expect(try await store.loginFailures(email: "b@x.org", since: 0) == [400])
+        }
+    }
+
     @Test("webhook deliveries are queued with their events, throttled for progress, and handed out in order", arguments: Backend.available)
     func webhookOutbox(_ backend: Backend) async throws {
         try await withStore(backend) { store in

@@ -345,6 +345,14 @@ def test_waitlist_invitations_limits_suspension_and_audit_tampering(service):
         requests.post(url + "/api/v1/auth/login", json={"email": "first@example.com", "password": "guess"}, timeout=30)
     throttled = requests.post(url + "/api/v1/auth/login", json={"email": "first@example.com", "password": PASSWORD}, timeout=30)
     assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "login_throttled"
+    # The failures live in the database, so a restarted server (like any other on it) still refuses.
+    service.stop()
+    service.start("--require-api-keys", "--workers", "0", "--audit-checkpoint-seconds", "1")
+    url = service.url
+    still = requests.post(url + "/api/v1/auth/login", json={"email": "first@example.com", "password": PASSWORD}, timeout=30)
+    assert still.status_code == 429 and still.json()["error"]["code"] == "login_throttled"
+    other = requests.post(url + "/api/v1/auth/login", json={"email": "second@example.com", "password": PASSWORD}, timeout=30)
+    assert other.status_code == 200, other.text
     # An invitation admits at once; a used-up one is refused.
     code = service.admin("invitations", "create", "--uses", "1")
     invited, record = signup(service, "invited@example.com", invitation=code)

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MoviolaStore
-import Synchronization
 
 /// How people get accounts.
 public enum SignupMode: String, Sendable, CaseIterable {
@@ -56,7 +55,7 @@ struct AccessControl: Sendable {
     let access: APIAccess
     let secrets: SecretBox
     let settings: AccountSettings
-    let loginFailures = LoginThrottle()
+    var loginFailures: LoginThrottle { LoginThrottle(store: store) }
 
     static let sessionCookie = "moviola_session"
 
@@ -229,28 +228,24 @@ struct AccessControl: Sendable {
 }
 
 /// Slows password guessing: after 10 failed log-ins for one address within 15 minutes, further
-/// attempts for it are refused until the window has passed (per server process).
-final class LoginThrottle: Sendable {
+/// attempts for it are refused until the window has passed. The failures are kept in the store, so
+/// every server process on one database counts the same ones and a restart forgets none.
+struct LoginThrottle: Sendable {
     static let limit = 10
     static let window: Double = 15 * 60
-    private let failures = Mutex<[String: [Double]]>([:])
+    let store: Store
 
     /// Seconds until the address may try again, or nil if it may now.
-    func blocked(_ email: String, now: Double) -> Double? {
-        failures.withLock { state in
-            let recent = (state[email] ?? []).filter { $0 > now - Self.window }
-            state[email] = recent.isEmpty ? nil : recent
-            guard recent.count >= Self.limit, let oldest = recent.first else { return nil }
-            return oldest + Self.window - now
-        }
+    func blocked(_ email: String, now: Double) async throws -> Double? {
+        let recent = try await store.loginFailures(email: email, since: now - Self.window)
+        guard recent.count >= Self.limit else { return nil }
+        // Allowed again once fewer than `limit` failures remain in the window.
+        return recent[recent.count - Self.limit] + Self.window - now
     }
 
-    func record(_ email: String, now: Double) {
-        failures.withLock { state in
-            state[email, default: []].append(now)
-            if state.count > 100_000 { state.removeAll() }
-        }
+    func record(_ email: String, now: Double) async throws {
+        try await store.recordLoginFailure(email: email, at: now, forgetBefore: now - Self.window)
     }
 
-    func clear(_ email: String) { failures.withLock { _ = $0.removeValue(forKey: email) } }
+    func clear(_ email: String) async throws { try await store.clearLoginFailures(email: email) }
 }
