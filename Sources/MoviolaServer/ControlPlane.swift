@@ -426,19 +426,21 @@ public final class ControlPlane: JobSource, Sendable {
         let every = max(1, spec.settings.outputFPS / 2)
         var index = 0
         var facesPerSample: [Int] = []
-        var last: RGBImage?
+        var unsampledLast: RGBImage?
+        let faces = self.faces
+        let countFaces = { (frame: RGBImage) in faces.detect(GrayImage(width: frame.width, height: frame.height, rgb: frame.pixels)).count }
         do {
             let info = try MediaReader.decode(path: video.path) { frame in
                 detector.add(frame)
-                last = index % every == 0 ? nil : frame
                 if index % every == 0 {
-                    facesPerSample.append(faces.detect(GrayImage(width: frame.width, height: frame.height, rgb: frame.pixels)).count)
+                    facesPerSample.append(countFaces(frame))
+                    unsampledLast = nil
+                } else {
+                    unsampledLast = frame
                 }
                 index += 1
             }
-            if let last {  // the last frame, unless it was sampled already
-                facesPerSample.append(faces.detect(GrayImage(width: last.width, height: last.height, rgb: last.pixels)).count)
-            }
+            if let unsampledLast { facesPerSample.append(countFaces(unsampledLast)) }
             guard info.width == spec.settings.outputWidth, info.height == spec.settings.outputHeight else {
                 throw WorkFailure(.invalid, "the worker's file is \(info.width)x\(info.height), the job asked for \(spec.settings.outputWidth)x\(spec.settings.outputHeight)")
             }
