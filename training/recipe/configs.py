@@ -58,6 +58,7 @@ class Config:
     text_batch: int = 64
     text_lr: float = 1e-3
     text_aux_weight: float = 0.0      # transformer stage: that loss, weighted, added to the flow-matching loss
+    head_fit_steps: int = 300         # transformer stage on an encoder with no heads (an import): fit them, encoder frozen
 
 
 CONFIGS = {
@@ -69,7 +70,7 @@ CONFIGS = {
         text_encoder=dict(d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=1),
         transformer=dict(num_attention_heads=2, attention_head_dim=12, num_layers=1, ffn_dim=32, freq_dim=16),
         dit_steps=3, dit_batch=2, latent_statistics_clips=4, max_sequence_length=32, object_loss_weight=4.0,
-        text_steps=2, text_batch=32, text_lr=3e-3, text_aux_weight=0.1),
+        text_steps=2, text_batch=32, text_lr=3e-3, text_aux_weight=0.1, head_fit_steps=20),
     # Small enough to train on a 2-core CPU in about an hour: 64-px clips of 9 frames.
     "cpu-preview": Config(
         name="cpu-preview", short_side=64, frames=9, vocab_size=1500, tokenizer_captions=8000,

@@ -243,6 +243,29 @@ def load_attribute_heads(out, width, device):
     return heads
 
 
+def fit_attribute_heads(config, heads, tokenizer, text_encoder, seed, device, steps):
+    """Trains new attribute heads on a trained encoder that stays frozen, and returns their last
+    loss. An exported pipeline carries no heads, so a transformer stage that goes on from one
+    (`--import-pipeline`) would otherwise start its auxiliary loss from random heads: a summed
+    cross-entropy near 18 whose gradient reshapes the encoder towards them before they learn."""
+    optimizer = torch.optim.AdamW(heads.parameters(), lr=config.text_lr * 3, weight_decay=0.01)
+    was_training = text_encoder.training
+    text_encoder.eval()
+    loss = None
+    for step in range(steps):
+        scenes = [scene_at(seed + 13, step * config.text_batch + i, "16:9") for i in range(config.text_batch)]
+        captions = [caption_at(scene, seed + 14, step * config.text_batch + i) for i, scene in enumerate(scenes)]
+        with torch.no_grad():
+            context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
+        loss, accuracy = heads.loss(context, lengths, scenes)
+        optimizer_step(optimizer, loss, list(heads.parameters()))
+        if step % 100 == 0 or step == steps - 1:
+            log(f"heads step {step + 1}/{steps} loss {loss.item():.3f} accuracy "
+                + " ".join(f"{name} {value:.2f}" for name, value in accuracy.items()))
+    text_encoder.train(was_training)
+    return loss.item()
+
+
 def encoder_digest(vae):
     """SHA-256 of the weights that make latents (the encoder side and the latent statistics), so a
     decoder fine-tune keeps the latent cache."""
@@ -462,6 +485,10 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
     heads, heads_optimizer = None, None
     if config.text_aux_weight:  # keeps the encoder saying what captions ask for (see AttributeHeads)
         heads = load_attribute_heads(out, text_encoder.config.d_model, device)
+        if first_step and not os.path.exists(os.path.join(out, "text_heads.pt")):
+            log("dit: no attribute heads for this encoder (an imported pipeline): fitting them on it, frozen, first")
+            fit_attribute_heads(config, heads, tokenizer, text_encoder, seed, device, config.head_fit_steps)
+            torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
         heads_optimizer = torch.optim.AdamW(heads.parameters(), lr=config.dit_lr, weight_decay=0.01)
     cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
     frame_zero_weight = config.first_frame_loss_weight

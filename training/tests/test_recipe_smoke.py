@@ -79,6 +79,7 @@ def test_an_export_imports_and_training_goes_on(exported, tmp_path):
     train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "4", "--flow-shift", "5",
                 "--first-frame-balance", "20"])
     assert json.loads((out / "dit_progress.json").read_text())["steps"] == 4
+    assert (out / "text_heads.pt").is_file()  # an export has none: fitted on the imported encoder first
     assert (out / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes() != before
     train.main(["--config", "smoke", "--out", str(out), "--stage", "export", "--export", str(tmp_path / "export")])
     assert json.loads((tmp_path / "export" / "scheduler" / "scheduler_config.json").read_text())["flow_shift"] == 5.0
@@ -119,6 +120,26 @@ def test_the_text_stage_teaches_the_encoder_what_captions_ask_for(tmp_path):
     train.main(["--config", "smoke", "--out", str(tmp_path), "--stage", "text", "--text-steps", "150", "--threads", "2"])
     after = held_out_loss()
     assert after < before - 1.0, (before, after)  # a sum of 8 cross-entropies: 15.9 at chance
+
+
+def test_heads_fitted_on_a_frozen_encoder_learn_and_leave_it_unchanged(tmp_path):
+    """What a transformer stage on an imported pipeline does first: new heads learn to read the
+    encoder (their loss falls well below chance), and the encoder's weights do not move."""
+    from transformers import UMT5Config, UMT5EncoderModel
+    config = train.CONFIGS["smoke"]
+    train.main(["--config", "smoke", "--out", str(tmp_path), "--stage", "tokenizer"])
+    tokenizer = train.load_tokenizer(str(tmp_path))
+    torch.manual_seed(0)
+    # Untrained, but wider than the smoke configuration's, so its pooled output still says which words came.
+    encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer.get_vocab()), d_model=64, d_kv=16, num_heads=4,
+                                          d_ff=128, num_layers=1)).train()
+    before = {name: tensor.clone() for name, tensor in encoder.state_dict().items()}
+    heads = train.AttributeHeads(64)
+    first = train.fit_attribute_heads(config, heads, tokenizer, encoder, 0, "cpu", steps=1)
+    last = train.fit_attribute_heads(config, heads, tokenizer, encoder, 0, "cpu", steps=150)
+    assert last < first - 2.0, (first, last)  # a sum of 8 cross-entropies: 15.9 at chance
+    assert encoder.training  # handed back as it came
+    assert all(torch.equal(tensor, before[name]) for name, tensor in encoder.state_dict().items())
 
 
 def test_attribute_loss_skips_dropped_captions():
