@@ -221,8 +221,7 @@ def train_text_encoder(config, out, seed, device, checkpoint_every=0):
     optimizer = torch.optim.AdamW(parameters, lr=config.text_lr, weight_decay=0.01)
     start = time.time()
     for step in range(config.text_steps):
-        scenes = [scene_at(seed + 11, step * config.text_batch + i, "16:9") for i in range(config.text_batch)]
-        captions = [caption_at(scene, seed + 12, step * config.text_batch + i) for i, scene in enumerate(scenes)]
+        scenes, captions = caption_batch(config, seed + 11, step)
         context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
         loss, accuracy = heads.loss(context, lengths, scenes)
         optimizer_step(optimizer, loss, parameters)
@@ -231,15 +230,25 @@ def train_text_encoder(config, out, seed, device, checkpoint_every=0):
                 + " ".join(f"{name} {value:.2f}" for name, value in accuracy.items()) + f" ({time.time() - start:.0f} s)")
         if (checkpoint_every and (step + 1) % checkpoint_every == 0) or step == config.text_steps - 1:
             text_encoder.save_pretrained(folder, safe_serialization=True)
-            torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
+            torch.save(heads.state_dict(), heads_path(out))
     log(f"text: saved the encoder and its attribute heads after {config.text_steps} steps")
+
+
+def caption_batch(config, seed, step):
+    """`config.text_batch` fresh training scenes and one caption of each (English or Chinese, any
+    paraphrase), the `step`-th such batch of `seed`."""
+    scenes = [scene_at(seed, step * config.text_batch + i, "16:9") for i in range(config.text_batch)]
+    return scenes, [caption_at(scene, seed + 1, step * config.text_batch + i) for i, scene in enumerate(scenes)]
+
+
+def heads_path(out):
+    return os.path.join(out, "text_heads.pt")
 
 
 def load_attribute_heads(out, width, device):
     heads = AttributeHeads(width).to(device)
-    heads_file = os.path.join(out, "text_heads.pt")
-    if os.path.exists(heads_file):
-        heads.load_state_dict(torch.load(heads_file))
+    if os.path.exists(heads_path(out)):
+        heads.load_state_dict(torch.load(heads_path(out)))
     return heads
 
 
@@ -253,8 +262,7 @@ def fit_attribute_heads(config, heads, tokenizer, text_encoder, seed, device, st
     text_encoder.eval()
     loss = None
     for step in range(steps):
-        scenes = [scene_at(seed + 13, step * config.text_batch + i, "16:9") for i in range(config.text_batch)]
-        captions = [caption_at(scene, seed + 14, step * config.text_batch + i) for i, scene in enumerate(scenes)]
+        scenes, captions = caption_batch(config, seed + 13, step)
         with torch.no_grad():
             context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
         loss, accuracy = heads.loss(context, lengths, scenes)
@@ -485,10 +493,10 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
     heads, heads_optimizer = None, None
     if config.text_aux_weight:  # keeps the encoder saying what captions ask for (see AttributeHeads)
         heads = load_attribute_heads(out, text_encoder.config.d_model, device)
-        if first_step and not os.path.exists(os.path.join(out, "text_heads.pt")):
+        if first_step and not os.path.exists(heads_path(out)):
             log("dit: no attribute heads for this encoder (an imported pipeline): fitting them on it, frozen, first")
             fit_attribute_heads(config, heads, tokenizer, text_encoder, seed, device, config.head_fit_steps)
-            torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
+            torch.save(heads.state_dict(), heads_path(out))
         heads_optimizer = torch.optim.AdamW(heads.parameters(), lr=config.dit_lr, weight_decay=0.01)
     cache = latent_cache(config, vae, mean, std, seed, device, out) if config.latent_cache_clips else None
     frame_zero_weight = config.first_frame_loss_weight
@@ -511,7 +519,7 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         transformer.save_pretrained(os.path.join(out, "transformer"), safe_serialization=True)
         torch.save(optimizer.state_dict(), optimizer_file)
         if heads is not None:
-            torch.save(heads.state_dict(), os.path.join(out, "text_heads.pt"))
+            torch.save(heads.state_dict(), heads_path(out))
         with open(progress_file, "w") as f:
             json.dump({"steps": step, "seconds": previous_seconds + round(time.time() - start),
                        "max_sequence_length": config.max_sequence_length, "flow_shift": config.flow_shift}, f)
