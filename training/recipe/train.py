@@ -423,11 +423,13 @@ def object_weights(config, truths, latent_shape, spatial, temporal):
     return weights
 
 
-def encode_latents(vae, video, mean, std, device):
+def encode_latents(vae, video, mean, std, device, clips_at_once=1):
     """Clips as the transformer sees them: the VAE's most likely latents, normalised by the latent
-    statistics in its config. One clip at a time, so a batch never needs more memory than a clip."""
+    statistics in its config. One clip at a time by default, so a batch never needs more memory than
+    a clip; on a GPU, where one clip leaves it idle, the whole batch at once."""
     with torch.no_grad():
-        latents = torch.cat([vae.encode(video[j:j + 1].to(device)).latent_dist.mode() for j in range(len(video))])
+        latents = torch.cat([vae.encode(video[j:j + clips_at_once].to(device)).latent_dist.mode()
+                             for j in range(0, len(video), clips_at_once)])
     return (latents - mean) / std
 
 
@@ -461,7 +463,48 @@ def latent_cache(config, vae, mean, std, seed, device, out=None):
     return [(latents.to(device), scenes) for latents, scenes in batches]
 
 
-def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
+def _as_is(item):
+    return item
+
+
+def _one_thread(_worker):
+    torch.set_num_threads(1)  # a worker per core: more threads each would only contend
+
+
+class RenderedBatches(torch.utils.data.Dataset):
+    """Batch `step` of the uncached transformer stage, exactly as the serial loop renders it (so
+    `--data-workers` changes the speed, never the result), with its object loss weights. Rendering is
+    NumPy on the CPU; on a GPU machine, worker processes keep the accelerator fed."""
+
+    def __init__(self, config, seed, first_step, last_step, spatial, temporal):
+        self.config, self.seed, self.first_step, self.last_step = config, seed, first_step, last_step
+        self.spatial, self.temporal = spatial, temporal
+
+    def __len__(self):
+        return max(0, self.last_step - self.first_step)
+
+    def __getitem__(self, i):
+        step = self.first_step + i
+        video, captions, scenes, truths = batch(self.config, self.seed, step, self.config.dit_batch,
+                                                with_scenes=True, with_truths=True)
+        weights = None
+        if self.config.object_loss_weight:
+            b, _, t, h, w = video.shape
+            latent_shape = (b, 1, (t - 1) // self.temporal + 1, h // self.spatial, w // self.spatial)
+            weights = object_weights(self.config, truths, latent_shape, self.spatial, self.temporal)
+        return video, captions, scenes, weights
+
+
+def rendered_batches(config, seed, first_step, last_step, spatial, temporal, workers):
+    """Iterator over the uncached stage's batches: rendered here (workers 0) or by `workers` processes."""
+    dataset = RenderedBatches(config, seed, first_step, last_step, spatial, temporal)
+    if not workers:
+        return (dataset[i] for i in range(len(dataset)))
+    return iter(torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,
+                                            worker_init_fn=_one_thread, prefetch_factor=4))
+
+
+def train_dit(config, out, seed, device, checkpoint_every=0, resume=False, data_workers=0, time_budget=0):
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
     torch.manual_seed(seed)
@@ -527,7 +570,28 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
 
     start = time.time()
     generator.manual_seed(seed + first_step)
+    rendered = None if cache else rendered_batches(config, seed + 3, first_step, config.dit_steps, spatial, temporal,
+                                                   data_workers)
+    # With a time budget, the run's last step is fitted to it once the first steps are timed, so the
+    # rate still decays to zero at the end (`--dit-decay-steps`) and the saved step count is the real one.
+    final_step = config.dit_steps
+    timing_steps, timed_from = 20, None
+    step = first_step
     for step in range(first_step, config.dit_steps):
+        if step >= final_step:
+            break
+        if time_budget:
+            if step == first_step + 5:
+                timed_from = time.time()  # the first steps include warm-up (kernels, workers starting)
+            elif step == first_step + 5 + timing_steps:
+                per_step = (time.time() - timed_from) / timing_steps
+                final_step = min(config.dit_steps, step + max(1, int((time_budget - (time.time() - start)) / per_step)))
+                log(f"dit: {per_step:.3f} s a step; {final_step - first_step} steps fit the {time_budget:.0f} s budget"
+                    f" (ending after step {final_step})")
+            elif time.time() - start > time_budget * 1.1:
+                log(f"dit: past the time budget; stopping after step {step}")
+                final_step = step
+                break
         if cache:
             x0, scenes = cache[step % len(cache)]
             captions = [caption_at(scene, seed + 5 + step, i) for i, scene in enumerate(scenes)]
@@ -536,11 +600,9 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
                                                                  spatial, temporal).to(device)
             weights = weight_cache.get(step % len(cache))
         else:
-            video, captions, scenes, truths = batch(config, seed + 3, step, config.dit_batch, with_scenes=True,
-                                                    with_truths=True)
-            x0 = encode_latents(vae, video, mean, std, device)
-            weights = object_weights(config, truths, x0.shape, spatial, temporal).to(device) \
-                if config.object_loss_weight else None
+            video, captions, scenes, weights = next(rendered)
+            x0 = encode_latents(vae, video, mean, std, device, 1 if device == "cpu" else len(video))
+            weights = weights.to(device) if weights is not None else None
         dropped = [torch.rand((), generator=generator).item() < config.caption_dropout for _ in captions]
         captions = ["" if drop else c for c, drop in zip(captions, dropped)]
         b, _, t, h, w = x0.shape
@@ -559,9 +621,10 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
             timesteps[i, :frame_tokens] = 0
         loss_mask = flow_loss_mask(x0, weights, conditioned, frame_zero_weight)
         if config.dit_decay_steps:
-            left = config.dit_steps - step
+            # Over the last N steps, or the whole run where it is shorter (a time budget's may be).
+            left = final_step - step
             for group in optimizer.param_groups:
-                group["lr"] = config.dit_lr * min(1.0, left / config.dit_decay_steps)
+                group["lr"] = config.dit_lr * min(1.0, left / min(config.dit_decay_steps, final_step - first_step))
         context, lengths = encode_prompts(tokenizer, text_encoder, captions, config.max_sequence_length, device, True)
         prediction = transformer(hidden_states=xt, timestep=timesteps, encoder_hidden_states=context, return_dict=False)[0]
         loss = (((prediction - target) ** 2) * loss_mask).sum() / loss_mask.sum()
@@ -577,11 +640,11 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False):
         optimizer.step()
         if heads is not None:
             heads_optimizer.step()
-        if step % 50 == 0 or step == config.dit_steps - 1:
-            log(f"dit step {step + 1}/{config.dit_steps} loss {loss.item():.4f}{text_note} ({time.time() - start:.0f} s)")
-        if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < config.dit_steps:
+        if step % 50 == 0 or step == final_step - 1:
+            log(f"dit step {step + 1}/{final_step} loss {loss.item():.4f}{text_note} ({time.time() - start:.0f} s)")
+        if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < final_step:
             save(step + 1)
-    save(config.dit_steps)
+    save(max(first_step, final_step))
 
 
 def export(config, out, destination):
@@ -693,7 +756,14 @@ def main(argv=None):
     p.add_argument("--text-aux-weight", type=float,
                    help="transformer stage: weight of the text encoder's attribute loss added to flow matching")
     p.add_argument("--dit-steps", type=int)
+    p.add_argument("--dit-batch", type=int, help="clips in a transformer step")
     p.add_argument("--latent-cache-clips", type=int)
+    p.add_argument("--data-workers", type=int, default=0,
+                   help="transformer stage without a latent cache: render the clips in N worker processes (for a GPU "
+                        "machine's cores; the batches are the same as with 0)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="transformer stage: fit the run's last step to this many seconds of training, timed on its "
+                        "first steps (the rate still decays to zero at the end with --dit-decay-steps)")
     p.add_argument("--max-sequence-length", type=int, help="text tokens the transformer sees (prompts are zero-padded to it)")
     p.add_argument("--dit-lr", type=float)
     p.add_argument("--flow-shift", type=float,
@@ -725,7 +795,7 @@ def main(argv=None):
     p.add_argument("--checkpoint-every", type=int, default=200, help="save progress every N steps: the text encoder and transformer, a VAE fine-tune (--resume-vae), the VAE decoder")
     a = p.parse_args(argv)
     config = CONFIGS[a.config]
-    overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps,
+    overrides = {k: v for k, v in {"vae_steps": a.vae_steps, "dit_steps": a.dit_steps, "dit_batch": a.dit_batch,
                                       "text_steps": a.text_steps, "text_aux_weight": a.text_aux_weight,
                                       "latent_cache_clips": a.latent_cache_clips, "vae_frames": a.vae_frames,
                                       "max_sequence_length": a.max_sequence_length, "dit_lr": a.dit_lr, "flow_shift": a.flow_shift,
@@ -756,7 +826,7 @@ def main(argv=None):
     if a.stage in ("all", "text") and config.text_steps:
         train_text_encoder(config, a.out, a.seed, a.device, a.checkpoint_every)
     if a.stage in ("all", "dit"):
-        train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume)
+        train_dit(config, a.out, a.seed, a.device, a.checkpoint_every, a.resume, a.data_workers, a.time_budget or 0)
     if a.stage in ("all", "export"):
         export(config, a.out, a.export or os.path.join(a.out, "pipeline"))
     log(f"done in {time.time() - started:.0f} s")

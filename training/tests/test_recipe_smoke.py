@@ -245,3 +245,61 @@ def test_encode_latents_normalises_each_clip_with_the_vae_statistics():
     assert latents.shape == (2, 4, 3, 8, 8)  # 1 + (5 - 1) / 2 frames, 16 / 2 pixels
     assert not latents.requires_grad
     torch.testing.assert_close(latents, torch.cat(expected), rtol=1e-5, atol=1e-6)
+    together = train.encode_latents(vae, video, mean, std, "cpu", clips_at_once=2)  # what a GPU run does
+    torch.testing.assert_close(together, latents, rtol=1e-4, atol=1e-5)
+
+
+def test_worker_processes_render_the_same_batches_as_the_serial_loop():
+    config = train.CONFIGS["smoke"]
+    serial = list(train.rendered_batches(config, 3, 5, 7, spatial=8, temporal=4, workers=0))
+    parallel = list(train.rendered_batches(config, 3, 5, 7, spatial=8, temporal=4, workers=2))
+    assert len(serial) == len(parallel) == 2
+    for (video, captions, scenes, weights), (video2, captions2, scenes2, weights2) in zip(serial, parallel):
+        assert torch.equal(video, video2) and captions == captions2 and scenes == scenes2
+        assert torch.equal(weights, weights2)
+        # Shaped like the smoke VAE's latents (5 frames → 2, 8 px → 1 cell), and objects weighed.
+        height, width = video.shape[-2:]
+        assert weights.shape == (config.dit_batch, 1, 2, height // 8, width // 8)
+        assert weights.max() == 1 + config.object_loss_weight
+    first, *_ = next(train.rendered_batches(config, 3, 5, 6, 8, 4, 0))
+    assert torch.equal(first, train.batch(config, 3, 5, config.dit_batch)[0])  # what the loop rendered before
+
+
+def test_a_time_budget_fits_the_run_to_it(exported, tmp_path):
+    import time
+    out = tmp_path / "timed"
+    train.main(["--config", "smoke", "--out", str(out), "--import-pipeline", str(exported)])
+    started = time.time()
+    train.main(["--config", "smoke", "--out", str(out), "--stage", "dit", "--resume", "--dit-steps", "100000",
+                "--dit-decay-steps", "20", "--time-budget", "4", "--data-workers", "2", "--checkpoint-every", "0"])
+    took = time.time() - started
+    steps = json.loads((out / "dit_progress.json").read_text())["steps"]
+    assert 3 + 25 < steps < 100000, steps   # timed on its first 25 steps, then fitted to the budget
+    assert took < 40, took                  # not the 100 000 steps asked for
+
+
+def test_the_gpu_scripts_pack_a_timed_run_and_unpack_it(exported, tmp_path):
+    """training/device/train.sh (here on the CPU, with the smoke configuration) trains for its budget
+    and packs the weights in parts; unpack.sh checks and joins them into a folder the recipe exports."""
+    out, run, again = tmp_path / "OUT", tmp_path / "run", tmp_path / "again"
+    env = {**os.environ, "OUT": str(out), "RUN": str(run), "MODEL": str(exported), "CONFIG": "smoke",
+           "DEVICE": "cpu", "BUDGET": "3", "BATCH": "2", "WORKERS": "1", "WHEELS": str(tmp_path / "none")}
+    subprocess.run([os.path.join(ROOT, "training/device/train.sh"), "--threads", "2"], cwd=ROOT, env=env, check=True)
+    parts = sorted(p.name for p in out.iterdir())
+    assert "weights.tar.part-aa" in parts and "train.log" in parts and "progress.json" in parts
+    assert all(p.stat().st_size <= 15 * 2 ** 20 for p in out.iterdir())
+    steps = json.loads((out / "progress.json").read_text())["steps"]
+    assert steps > 3 + 25  # the export's 3, then at least the steps it timed the budget on
+    subprocess.run([os.path.join(ROOT, "training/device/unpack.sh"), str(out), str(again), str(exported)],
+                   cwd=ROOT, check=True)
+    for part in ("transformer/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors", "dit_progress.json"):
+        assert (again / part).read_bytes() == (run / part).read_bytes(), part
+    assert (again / "vae").is_dir() and (again / "tokenizer" / "spiece.model").is_file()  # from the model
+    train.main(["--config", "smoke", "--out", str(again), "--stage", "export", "--export", str(tmp_path / "export")])
+    assert json.loads((tmp_path / "export" / "moviola.json").read_text())["transformer_steps"] == steps
+    # A part lost or damaged on the way is refused, not unpacked.
+    (out / "weights.tar.part-aa").write_bytes(b"damaged")
+    refused = subprocess.run([os.path.join(ROOT, "training/device/unpack.sh"), str(out), str(tmp_path / "bad"),
+                              str(exported)], cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode != 0 and "do not add up" in refused.stderr
+    assert not (tmp_path / "bad").exists()
