@@ -576,7 +576,6 @@ def train_dit(config, out, seed, device, checkpoint_every=0, resume=False, data_
     # rate still decays to zero at the end (`--dit-decay-steps`) and the saved step count is the real one.
     final_step = config.dit_steps
     timing_steps, timed_from = 20, None
-    step = first_step
     for step in range(first_step, config.dit_steps):
         if step >= final_step:
             break
