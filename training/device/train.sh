@@ -12,7 +12,8 @@
 # BATCH (clips a step, 32), LR (3e-4, falling linearly to zero over the whole run), WORKERS
 # (rendering processes, all cores but two), DEVICE (cuda), RUN (working folder, /tmp/moviola-gpu-run),
 # WHEELS (folder of wheels to install first, .whl), OUT (where the parts go; the device tool sets it).
-# Extra arguments go to the transformer stage.
+# The loss settings are the shipped model's (its model card, parts 8–10); extra arguments go to the
+# transformer stage after them and override them.
 set -euo pipefail
 MODEL=${MODEL:-models/moviola-mini}
 CONFIG=${CONFIG:-cpu}
@@ -47,7 +48,8 @@ rm -rf "$RUN"
 python3 -m training.recipe.train --config "$CONFIG" --out "$RUN" --import-pipeline "$MODEL"
 python3 -m training.recipe.train --config "$CONFIG" --out "$RUN" --stage dit --resume --device "$DEVICE" \
   --seed "$SEED" --dit-batch "$BATCH" --dit-lr "$LR" --dit-steps 100000000 --dit-decay-steps 100000000 \
-  --latent-cache-clips 0 --data-workers "$WORKERS" --time-budget "$BUDGET" --checkpoint-every 0 "$@" \
+  --latent-cache-clips 0 --data-workers "$WORKERS" --time-budget "$BUDGET" --checkpoint-every 0 \
+  --flow-shift 5 --object-loss-weight 4 --first-frame-balance 20 --text-aux-weight 0.1 "$@" \
   2>&1 | tee "$OUT/train.log"
 [ "${PIPESTATUS[0]}" = 0 ] || exit 1
 
