@@ -50,8 +50,7 @@ python3 -m training.recipe.train --config "$CONFIG" --out "$RUN" --stage dit --r
   --seed "$SEED" --dit-batch "$BATCH" --dit-lr "$LR" --dit-steps 100000000 --dit-decay-steps 100000000 \
   --latent-cache-clips 0 --data-workers "$WORKERS" --time-budget "$BUDGET" --checkpoint-every 0 \
   --flow-shift 5 --object-loss-weight 4 --first-frame-balance 20 --text-aux-weight 0.1 "$@" \
-  2>&1 | tee "$OUT/train.log"
-[ "${PIPESTATUS[0]}" = 0 ] || exit 1
+  2>&1 | tee "$OUT/train.log"   # pipefail: a failed run stops the script here
 
 # Parts of at most 15 MiB; unpack.sh joins them and checks the sum written here.
 tar -C "$RUN" -cf - dit_progress.json text_heads.pt text_encoder transformer | split -b 15M - "$OUT/weights.tar.part-"
