@@ -237,7 +237,8 @@ def test_two_workers_share_the_queue_without_overlap(service):
         done.set()
         poller.join()
     assert all(f["state"] == "succeeded" and f["attempts"] == 1 for f in finals), finals
-    assert latencies and max(latencies) < 5, f"slowest status request {max(latencies):.1f} s"
+    # The stall this guards against was 18 s; on two busy cores a single answer has taken 5.2 s.
+    assert latencies and max(latencies) < 8, f"slowest status request {max(latencies):.1f} s"
 
 
 def test_restart_mid_queue_loses_nothing(service):
